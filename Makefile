@@ -1,0 +1,35 @@
+# The front door of the course. `make help` lists the targets.
+PY := .venv/bin/python
+# make course NB=01            run one notebook (any prefix: NB="00 01" runs two)
+# make course PARAMS="-p train_steps 300"   papermill parameters (see README)
+NB ?=
+PARAMS ?=
+RUN_ARGS := $(if $(NB),--only $(NB)) $(PARAMS)
+
+.PHONY: help setup course notebooks test lock clean
+
+help:
+	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
+	@echo "make course     run every notebook headlessly into build/executed/ (NB=01 for one)"
+	@echo "make notebooks  run them and write the fresh outputs back into notebooks/"
+	@echo "make test       unit tests, notebook lint, and nbval against the committed outputs"
+	@echo "make lock       re-resolve requirements.txt into requirements.lock"
+	@echo "make clean      remove build/ (all generated artifacts)"
+
+setup:
+	@scripts/setup.sh
+
+course: setup
+	$(PY) -m iriscourse.runner $(RUN_ARGS)
+
+notebooks: setup
+	$(PY) -m iriscourse.runner --write-back $(RUN_ARGS)
+
+test: setup
+	$(PY) -m pytest
+
+lock:
+	scripts/lock.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,10 @@
+"""Shared fixtures: keep every test's artifacts out of the real build/ folder."""
+import pytest
+
+
+@pytest.fixture
+def build_dir(tmp_path, monkeypatch):
+    """A private build directory (``IRISCOURSE_BUILD_DIR``) with the test running inside it."""
+    monkeypatch.setenv("IRISCOURSE_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "build"

@@ -1,0 +1,80 @@
+"""Lint of the committed notebooks: structure, kernel, stored outputs, risky magics.
+
+nbval (run by the same pytest command) re-executes them and compares the outputs.
+"""
+import re
+
+import nbformat
+import pytest
+
+from iriscourse import paths
+
+NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
+MACHINE_PATH = re.compile(r"(/home/|/root/|/Users/|/tmp/|/work/|/opt/|[A-Za-z]:\\)")
+SILENT_SHELL = re.compile(r"^\s*(!|%sx\b|%system\b|%%bash\s+--bg|%%script\s.*--bg)", re.M)
+
+
+def _read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def _code(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _headings(nb, level):
+    prefix = "#" * level + " "
+    return [line[len(prefix):].strip() for c in nb.cells if c.cell_type == "markdown"
+            for line in c.source.splitlines() if line.startswith(prefix)]
+
+
+def test_the_course_has_notebooks_numbered_from_00():
+    names = [p.name for p in NOTEBOOKS]
+    assert names and all(re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", n) for n in names), names
+    assert [n[:2] for n in names] == ["{:02d}".format(i) for i in range(len(names))]
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)
+def nb(request):
+    return _read(request.param)
+
+
+def test_is_valid_nbformat(nb):
+    nbformat.validate(nb)
+
+
+def test_names_the_course_kernel(nb):
+    assert nb.metadata["kernelspec"]["name"] == paths.KERNEL_NAME
+
+
+def test_has_one_title_what_you_will_learn_setup_and_recap(nb):
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert len(_headings(nb, 1)) == 1
+    sections = [h.lower() for h in _headings(nb, 2)]
+    for required in ("what you will learn", "setup", "recap"):
+        assert required in sections, required
+
+
+def test_every_code_cell_was_executed_in_order(nb):
+    counts = [c.execution_count for c in _code(nb) if c.source.strip()]
+    assert None not in counts, "run `make notebooks` to store outputs"
+    assert counts == list(range(1, len(counts) + 1))
+
+
+def test_stores_no_error_outputs(nb):
+    errors = [o for c in _code(nb) for o in c.outputs if o.output_type == "error"]
+    assert not errors
+
+
+def test_runs_no_shell_command_whose_failure_would_pass_silently(nb):
+    for cell in _code(nb):
+        assert not SILENT_SHELL.search(cell.source), cell.source
+        assert "%tensorflow_version" not in cell.source
+
+
+def test_contains_no_absolute_machine_paths(nb):
+    for cell in nb.cells:
+        texts = [cell.source] + [str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                                 for o in cell.get("outputs", [])]
+        for text in texts:
+            assert not MACHINE_PATH.search(text), text[:300]
