@@ -42,3 +42,17 @@ def eval_input_fn(features, labels, batch_size):
     """One pass over ``features`` (and ``labels`` when given), in batches."""
     inputs = dict(features) if labels is None else (dict(features), labels)
     return tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size)
+
+
+def to_example(row):
+    """One flower (a mapping feature name -> number) as a ``tf.train.Example`` of float features."""
+    return tf.train.Example(features=tf.train.Features(feature={
+        name: tf.train.Feature(float_list=tf.train.FloatList(value=[float(row[name])]))
+        for name in FEATURE_NAMES}))
+
+
+def serialize_examples(features):
+    """Serialized ``tf.Example`` bytes, one per row of a frame or dict of feature columns."""
+    columns = {name: list(features[name]) for name in FEATURE_NAMES}
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    return [to_example(row).SerializeToString() for row in rows]

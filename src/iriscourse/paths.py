@@ -30,6 +30,11 @@ def estimator_dir():
     return artifact("models", "estimator")
 
 
+def export_base(name):
+    """Base folder of one exported model (it holds numeric version folders)."""
+    return artifact("exports", name)
+
+
 def fresh_dir(path):
     """Empty ``path`` (removing what a previous run left) and return it."""
     path = Path(path)
