@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from iriscourse import bench, formats, frozen, paths
+
+
+def test_disk_bytes_counts_files_and_folders(tmp_path):
+    (tmp_path / "a").write_bytes(b"12345")
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "e" / "f").write_bytes(b"123")
+    assert formats.disk_bytes([tmp_path / "a", tmp_path / "d"]) == 8
+
+
+def test_every_format_loads_and_meets_the_course_accuracy(build_dir):
+    trt_path = frozen.write_graph_def(frozen.read_graph_def(frozen.ensure_optimized()),
+                                      paths.artifact("tensorrt", "frozen_trt.pb"))
+    candidates = formats.course_formats(trt_path)
+    assert [c.name for c in candidates] == [
+        "checkpoint", "Estimator SavedModel", "low-level SavedModel", "frozen graph",
+        "optimised frozen graph", "TF-TRT graph"]
+    rows = np.array([[5.1, 3.3, 1.7, 0.5], [5.9, 3.0, 4.2, 1.5], [6.9, 3.1, 5.4, 2.1]], np.float32)
+    for candidate in candidates:
+        predict = candidate.load()
+        assert formats.accuracy(predict) >= 0.90, candidate.name
+        assert list(predict(rows)) == [0, 1, 2], candidate.name
+        assert formats.disk_bytes(candidate.files) > 0
+
+
+def test_time_calls_times_each_call_after_warmup():
+    calls = []
+    seconds = bench.time_calls(lambda: calls.append(1), repeats=5, warmup=2)
+    assert len(calls) == 7 and len(seconds) == 5 and (seconds >= 0).all()
+
+
+def test_summarize_reports_percentiles_in_ms_and_rate():
+    summary = bench.summarize(np.array([0.001] * 99 + [0.101]))
+    assert summary["p50_ms"] == pytest.approx(1.0)
+    assert summary["p99_ms"] == pytest.approx(2.0, rel=1e-6)
+    assert summary["calls_per_s"] == pytest.approx(100 / 0.2)

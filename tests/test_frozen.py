@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from iriscourse import frozen, lowlevel
+
+
+@pytest.fixture(scope="module")
+def frozen_graph(tmp_path_factory):
+    patch = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("frozen")
+    patch.setenv("IRISCOURSE_BUILD_DIR", str(root / "build"))
+    patch.chdir(root)
+    yield frozen.read_graph_def(frozen.ensure_frozen())
+    patch.undo()
+
+
+def test_freezing_keeps_only_inference_nodes_without_variables(frozen_graph):
+    ops = frozen.op_counts(frozen_graph)
+    assert len(frozen_graph.node) < 40
+    assert "VariableV2" not in ops and "ApplyAdagrad" not in ops
+    assert ops["Placeholder"] == 1
+
+
+def test_frozen_graph_predicts_like_the_checkpoint(frozen_graph):
+    features, labels = lowlevel.test_set()
+    predictions = frozen.run(frozen_graph, features)
+    assert (predictions == labels).mean() >= 0.90
+    assert frozen.run(frozen_graph, [[1.7, 0.5, 5.1, 3.3]]).tolist() == [0]
+
+
+def test_every_output_node_survives_freezing(frozen_graph):
+    names = {node.name for node in frozen_graph.node}
+    assert set(frozen.OUTPUT_NODES) <= names
+
+
+def test_optimised_graph_is_smaller_and_predicts_the_same(frozen_graph):
+    optimized = frozen.read_graph_def(frozen.ensure_optimized())
+    features, _ = lowlevel.test_set()
+    assert len(optimized.node) < len(frozen_graph.node)
+    assert optimized.ByteSize() < frozen_graph.ByteSize()
+    np.testing.assert_allclose(frozen.run(optimized, features, lowlevel.LOGITS),
+                               frozen.run(frozen_graph, features, lowlevel.LOGITS), rtol=1e-6)
+
+
+def test_graph_defs_round_trip_through_files(frozen_graph, tmp_path):
+    path = frozen.write_graph_def(frozen_graph, tmp_path / "copy.pb")
+    assert frozen.read_graph_def(path) == frozen_graph
