@@ -6,13 +6,14 @@ NB ?=
 PARAMS ?=
 RUN_ARGS := $(if $(NB),--only $(NB)) $(PARAMS)
 
-.PHONY: help setup course notebooks test lock clean
+.PHONY: help setup course notebooks test bench lock clean
 
 help:
 	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
 	@echo "make course     run every notebook headlessly into build/executed/ (NB=01 for one)"
 	@echo "make notebooks  run them and write the fresh outputs back into notebooks/"
 	@echo "make test       unit tests, notebook lint, and nbval against the committed outputs"
+	@echo "make bench      latency and throughput: in-process vs gRPC vs REST, plus a load test"
 	@echo "make lock       re-resolve requirements.txt into requirements.lock"
 	@echo "make clean      remove build/ (all generated artifacts)"
 
@@ -27,6 +28,9 @@ notebooks: setup
 
 test: setup
 	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m iriscourse.bench $(BENCH_ARGS)
 
 lock:
 	scripts/lock.sh

@@ -1,7 +1,24 @@
-"""Latency measurements, reported as percentiles and as ratios measured in one run."""
+"""Latency and throughput of the served Iris model against in-process ``session.run``.
+
+All figures come from one run on one machine and are reported as ratios to the
+in-process baseline measured in that same run:
+
+    python -m iriscourse.bench [--repeats 500] [--requests 10000] [--concurrency 8]
+"""
+import argparse
+import concurrent.futures
 import time
 
+import grpc
 import numpy as np
+import pandas as pd
+import requests
+import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+from . import data
+
+MODEL = "raw_export_model"
 
 
 def time_calls(call, repeats=200, warmup=20):
@@ -23,3 +40,108 @@ def summarize(seconds):
         "p99_ms": float(np.percentile(seconds, 99) * 1e3),
         "calls_per_s": float(len(seconds) / seconds.sum()),
     }
+
+
+def test_batches(sizes=(1, 30)):
+    """The first ``n`` test rows as ``{feature: float32 array}``, for each batch size ``n``."""
+    _, (test_x, _) = data.load_data()
+    return {n: {name: test_x[name].values[:n].astype(np.float32) for name in data.FEATURE_NAMES} for n in sizes}
+
+
+def in_process(export_dir):
+    """``predict(columns) -> class ids``: the raw export loaded here and run with ``session.run``."""
+    sess = tf.Session(graph=tf.Graph(), config=tf.ConfigProto(intra_op_parallelism_threads=1,
+                                                              inter_op_parallelism_threads=1))
+    signature = tf.saved_model.loader.load(sess, ["serve"], str(export_dir)).signature_def["serving_default"]
+    inputs = {name: signature.inputs[name].name for name in data.FEATURE_NAMES}
+    output = signature.outputs["class_ids"].name
+    return lambda columns: sess.run(output, {inputs[name]: columns[name] for name in inputs})
+
+
+def over_grpc(target, model=MODEL):
+    """``predict(columns) -> class ids`` through ``PredictionService.Predict``."""
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(target))
+
+    def predict(columns):
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model
+        request.output_filter.append("class_ids")
+        for name, values in columns.items():
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(values))
+        return tf.make_ndarray(stub.Predict(request, 10.0).outputs["class_ids"])
+    return predict
+
+
+def over_rest(base_url, model=MODEL):
+    """``predict(columns) -> class ids`` through ``POST /v1/models/<model>:predict`` (columnar)."""
+    http = requests.Session()
+    url = "{}/v1/models/{}:predict".format(base_url, model)
+
+    def predict(columns):
+        response = http.post(url, json={"inputs": {name: values.tolist() for name, values in columns.items()}})
+        response.raise_for_status()
+        return np.array(response.json()["outputs"]["class_ids"])
+    return predict
+
+
+def latency_table(predictors, batches, repeats=300):
+    """p50/p99/calls per second of each predictor at each batch size, with p50 ratios to the first."""
+    rows = []
+    for size, columns in batches.items():
+        baseline = None
+        for name, predict in predictors.items():
+            stats = summarize(time_calls(lambda: predict(columns), repeats))
+            baseline = baseline or stats["p50_ms"]
+            rows.append(dict(path=name, batch=size, ratio_p50=stats["p50_ms"] / baseline, **stats))
+    return pd.DataFrame(rows).set_index(["batch", "path"])
+
+
+def load_test(predict, columns, total=10000, concurrency=8):
+    """Send ``total`` requests from ``concurrency`` threads; return errors, seconds and requests/s."""
+    def one(_):
+        try:
+            predict(columns)
+            return 0
+        except Exception:  # noqa: BLE001 - every failed request is counted, none may escape
+            return 1
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        errors = sum(pool.map(one, range(total)))
+    seconds = time.perf_counter() - start
+    return {"requests": total, "errors": errors, "seconds": seconds, "requests_per_s": total / seconds}
+
+
+def main(argv=None):
+    """Start a server on the raw export, measure in-process vs gRPC vs REST, then load-test both."""
+    from . import export, serving, tflog
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=500, help="timed calls per path and batch size")
+    parser.add_argument("--requests", type=int, default=10000, help="requests per load test")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads in the load tests")
+    args = parser.parse_args(argv)
+    tflog.quiet()
+    export_dir = export.ensure_export("raw")
+    with serving.start("bench", model_name=MODEL, model_base_path=export_dir.parent) as server:
+        print("server:", server.kind, "| model:", export_dir)
+        predictors = {"in-process session.run": in_process(export_dir),
+                      "gRPC": over_grpc(server.grpc_target), "REST": over_rest(server.rest_url)}
+        table = latency_table(predictors, test_batches(), args.repeats)
+        with pd.option_context("display.width", 120, "display.precision", 3):
+            print(table)
+        batch_one = test_batches((1,))[1]
+        loads = {name: load_test(predictors[name], batch_one, args.requests, args.concurrency)
+                 for name in ("gRPC", "REST")}
+    print(pd.DataFrame(loads).T.round(2))
+    ratios = table["ratio_p50"].loc[1]
+    for path, target in (("gRPC", 3.0), ("REST", 5.0)):
+        verdict = "meets" if ratios[path] <= target else "misses"
+        print("{} p50 at batch 1 is {:.2f}x in-process: {} the target of {:.0f}x".format(path, ratios[path], verdict, target))
+    for path, result in loads.items():
+        print("{}: {} errors in {} requests at concurrency {}".format(
+            path, result["errors"], result["requests"], args.concurrency))
+    return 0 if all(result["errors"] == 0 for result in loads.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""Start and stop the model server: load the models, open the gRPC and REST ports, shut down cleanly.
+
+Like tensorflow_model_server, the ports open only once every configured model
+has its aspired versions available.
+"""
+import logging
+import threading
+import time
+
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from . import errors, grpc_service, registry, rest, servable
+
+LOG = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class StartupError(Exception):
+    """The server cannot start; the message follows 'Failed to start server. Error: '."""
+
+
+def read_config_file(path):
+    """Parse a text ModelServerConfig file."""
+    try:
+        with open(path) as config_file:
+            return text_format.Parse(config_file.read(), model_server_config_pb2.ModelServerConfig())
+    except (IOError, OSError, text_format.ParseError, UnicodeDecodeError) as error:
+        raise errors.invalid_argument("Invalid protobuf file: '%s': %s" % (path, error))
+
+
+def _server_config(flags):
+    if flags.model_config_file:
+        return read_config_file(flags.model_config_file)
+    LOG.info("Building single TensorFlow model file config:  model_name: %s model_base_path: %s",
+             flags.model_name, flags.model_base_path)
+    server_config = model_server_config_pb2.ModelServerConfig()
+    server_config.model_config_list.config.add(name=flags.model_name, base_path=flags.model_base_path,
+                                               model_platform="tensorflow")
+    return server_config
+
+
+def _channel_arguments(text):
+    arguments = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, value = (part.strip() for part in item.partition("="))
+        arguments.append((key, int(value) if value.lstrip("-").isdigit() else value))
+    return arguments
+
+
+def _host_port(address, port):
+    return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
+
+
+def _load_models(flags, stop):
+    """Configure the registry and wait until every model is served."""
+    try:
+        configs = registry.check_model_configs(_server_config(flags))
+    except errors.ServingError as error:
+        raise StartupError(error)
+    tags = [tag.strip() for tag in flags.saved_model_tags.split(",") if tag.strip()]
+    session_config = servable.session_config(
+        flags.tensorflow_intra_op_parallelism or flags.tensorflow_session_parallelism,
+        flags.tensorflow_inter_op_parallelism or flags.tensorflow_session_parallelism)
+
+    def load(name, version, path):
+        return servable.Servable(name, version, path, tags, session_config)
+
+    models = registry.ModelRegistry(load, flags.file_system_poll_wait_seconds, max(flags.max_num_load_retries, 0),
+                                    max(flags.load_retry_interval_micros, 0) / 1e6)
+    first_poll = models.configure(configs)
+    models.start()
+    names = [config.name for config in configs]
+    try:
+        failures = models.wait_until_ready(names, stop, first_poll)
+        if failures:
+            raise registry.not_available(failures)
+        if failures is not None and not flags.allow_version_labels_for_unavailable_models:
+            models.check_labels(names)
+    except errors.ServingError as error:
+        models.close()
+        raise StartupError(error)
+    return models
+
+
+def _start_grpc(flags, models, stop):
+    def reload_config(configs):
+        models.reload(configs, stop, flags.allow_version_labels_for_unavailable_models)
+
+    server = grpc_service.create_server(models, reload_config, flags.rest_api_num_threads,
+                                        _channel_arguments(flags.grpc_channel_arguments))
+    address = _host_port(flags.bind_address, flags.port)
+    try:
+        server.add_insecure_port(address)
+        if flags.grpc_socket_path:
+            server.add_insecure_port("unix:" + flags.grpc_socket_path)
+    except RuntimeError as error:
+        raise StartupError("INVALID_ARGUMENT: Failed to BuildAndStart gRPC server (%s: %s)" % (address, error))
+    server.start()
+    LOG.info("Running gRPC ModelServer at %s ...", address)
+    if flags.grpc_socket_path:
+        LOG.info("Running gRPC ModelServer at UNIX socket %s ...", flags.grpc_socket_path)
+    return server
+
+
+def _start_rest(flags, models):
+    """The REST server, or None when it is off or cannot bind (logged, as the real server does)."""
+    if not flags.rest_api_port:
+        return None
+    if flags.rest_api_port == flags.port:
+        LOG.error("--rest_api_port cannot be the same as --port. Please use a different port for HTTP/REST API. "
+                  "Skipped exporting HTTP/REST API.")
+        return None
+    shown = _host_port("localhost" if flags.bind_address == "127.0.0.1" else flags.bind_address,
+                       flags.rest_api_port)
+    try:
+        server = rest.RestServer(rest.RestApi(models, flags.rest_api_timeout_in_ms), flags.bind_address,
+                                 flags.rest_api_port, flags.rest_api_num_threads, flags.rest_api_max_body_bytes)
+    except OSError as error:
+        LOG.error("Failed to start HTTP Server at %s: %s", shown, error)
+        return None
+    server.start()
+    LOG.info("Exporting HTTP/REST API at:%s ...", shown)
+    return server
+
+
+def _watch_config_file(flags, models, stop):
+    """Re-read --model_config_file every --model_config_file_poll_wait_seconds and apply changes."""
+    last = None
+    while not stop.wait(flags.model_config_file_poll_wait_seconds):
+        try:
+            current = read_config_file(flags.model_config_file)
+            if last is not None and current != last:
+                models.reload(registry.check_model_configs(current), stop,
+                              flags.allow_version_labels_for_unavailable_models)
+            last = current
+        except errors.ServingError as error:
+            LOG.error("Failed to apply model config file %s: %s", flags.model_config_file, error)
+
+
+def _shut_down(grpc_server, rest_server, models):
+    """Stop accepting, let requests in flight finish for a grace period, then close the sessions.
+
+    Closing a session cancels whatever still runs in it, so nothing outlives the grace period.
+    """
+    LOG.info("Stopping: no new requests, waiting up to %g seconds for requests in flight", SHUTDOWN_GRACE_SECONDS)
+    deadline = time.time() + SHUTDOWN_GRACE_SECONDS
+    grpc_done = grpc_server.stop(SHUTDOWN_GRACE_SECONDS)
+    if rest_server is not None:
+        rest_server.stop_accepting()
+    while time.time() < deadline and not (grpc_done.is_set() and (rest_server is None or not rest_server.in_flight)):
+        time.sleep(0.05)
+    models.close(max(deadline - time.time(), 0.0))
+    if rest_server is not None:
+        rest_server.close()
+    grpc_done.wait()
+    LOG.info("Server stopped.")
+
+
+def run(flags, stop):
+    """Serve the configured models until `stop` is set (by SIGTERM/SIGINT); raises StartupError."""
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    models = _load_models(flags, stop)
+    if stop.is_set():
+        models.close()
+        return
+    try:
+        grpc_server = _start_grpc(flags, models, stop)
+    except StartupError:
+        models.close()
+        raise
+    rest_server = _start_rest(flags, models)
+    if flags.model_config_file and flags.model_config_file_poll_wait_seconds > 0:
+        threading.Thread(target=_watch_config_file, args=(flags, models, stop), name="config-file-poll",
+                         daemon=True).start()
+    while not stop.wait(0.5):
+        pass
+    _shut_down(grpc_server, rest_server, models)
