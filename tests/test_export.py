@@ -12,14 +12,9 @@ def _signatures(export_dir):
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory):
+def exports(module_build_dir):
     """The three course exports, built once in a private build directory."""
-    root = tmp_path_factory.mktemp("exports")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("IRISCOURSE_BUILD_DIR", str(root / "build"))
-    patch.chdir(root)
-    yield {name: export.ensure_export(name) for name in ("raw", "parsing", "classify")}
-    patch.undo()
+    return {name: export.ensure_export(name) for name in ("raw", "parsing", "classify")}
 
 
 def test_exports_land_in_numeric_version_folders_under_build(exports):

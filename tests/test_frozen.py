@@ -5,13 +5,9 @@ from iriscourse import frozen, lowlevel
 
 
 @pytest.fixture(scope="module")
-def frozen_graph(tmp_path_factory):
-    patch = pytest.MonkeyPatch()
-    root = tmp_path_factory.mktemp("frozen")
-    patch.setenv("IRISCOURSE_BUILD_DIR", str(root / "build"))
-    patch.chdir(root)
-    yield frozen.read_graph_def(frozen.ensure_frozen())
-    patch.undo()
+def frozen_graph(module_build_dir):
+    """The frozen low-level model, built once in a private build directory."""
+    return frozen.read_graph_def(frozen.ensure_frozen())
 
 
 def test_freezing_keeps_only_inference_nodes_without_variables(frozen_graph):

@@ -14,15 +14,10 @@ from iriscourse import export, serving
 
 
 @pytest.fixture(scope="module")
-def raw_base(tmp_path_factory):
-    """The course's raw export, built once in a private build directory."""
-    patch = pytest.MonkeyPatch()
-    root = tmp_path_factory.mktemp("serving")
-    patch.setenv("IRISCOURSE_BUILD_DIR", str(root / "build"))
-    patch.chdir(root)
+def raw_base(module_build_dir):
+    """The course's raw export, built once in a private build directory; servers stopped after."""
     yield export.ensure_export("raw").parent.resolve()
     serving.stop_all()
-    patch.undo()
 
 
 def _process_gone(pid, timeout=15.0):
