@@ -26,8 +26,9 @@ FAKE_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nfake key\n-----END PGP PUBLIC 
 BASIC_TOOLS = ("bash", "cat", "chmod", "dirname", "env", "grep", "head", "mkdir", "rm", "sed", "tee", "tr",
                "basename", "cp", "touch")  # the last three only for the stubs
 
-# Every stub appends "name arg1 arg2 ..." to $STUB_LOG.
-LOG = 'printf "%s" "$(basename "$0")" >>"$STUB_LOG"; printf " %s" "$@" >>"$STUB_LOG"; echo >>"$STUB_LOG"\n'
+# Every stub appends "name arg1 arg2 ..." to $STUB_LOG in a single write, so that stubs running side by side
+# in one pipeline (curl | gpg) never interleave their lines.
+LOG = 'line=$(basename "$0"); for arg in "$@"; do line="$line $arg"; done; printf "%s\\n" "$line" >>"$STUB_LOG"\n'
 
 TFS_BINARY = LOG + """
 [ "${STUB_TFS_BROKEN:-0}" = 1 ] && { echo "Illegal instruction" >&2; exit 132; }
