@@ -1,10 +1,12 @@
 """Bad REST requests get TF Serving's {"error": ...} with the right 4xx code, and the server keeps serving."""
 import base64
 import json
+import socket
+import time
 
 import pytest
 
-from server_harness import MAX_BODY_BYTES
+from server_harness import MAX_BODY_BYTES, REST_TIMEOUT_MS
 
 HALF = "/v1/models/half_plus_two"
 RAW = "/v1/models/raw_export_model"
@@ -183,3 +185,16 @@ def test_chunked_body_over_the_limit_is_413(rest):
             yield b" " * 1000
     response = rest.post(HALF + ":predict", chunks())
     assert response.status_code == 413
+
+
+def test_client_that_hangs_up_before_its_answer_leaves_no_trace(server, rest):
+    body = b'{"signature_name": "blocked", "instances": [1.0]}'
+    logged_before = len(server.log())
+    with socket.create_connection(("127.0.0.1", server.rest_port)) as hung_up:
+        hung_up.sendall(b"POST %s:predict HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n%s"
+                        % (HALF.encode(), len(body), body))
+    assert json.loads(rest.post(HALF + ":predict", b'{"instances": [1.0]}').text) == {"predictions": [2.5]}
+    time.sleep(REST_TIMEOUT_MS / 1000.0 + 1.0)  # the blocked run times out and its answer finds no client
+    assert json.loads(rest.post(HALF + ":predict", b'{"instances": [2.0]}').text) == {"predictions": [3.0]}
+    logged = server.log()[logged_before:]
+    assert "Traceback" not in logged and "Exception" not in logged, logged

@@ -111,7 +111,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
             response = predict_pb2.PredictResponse()
             _fill_spec(response.model_spec, spec.name, servable.version, key)
         for alias, array in outputs:
-            response.outputs[alias].CopyFrom(tensor_proto.from_ndarray(array))
+            tensor_proto.from_ndarray(array, response.outputs[alias])
         return response
 
     @_rpc

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import math
+import struct
 
 import numpy as np
 import tensorflow as tf
@@ -474,6 +475,17 @@ def serialized_examples(doc):
 
 # ---------------------------------------------------------------- tensor -> JSON
 
+_FLOAT32 = struct.Struct("f")
+
+
+def _as_float32(number):
+    """A Python float rounded to float32 (infinite beyond float32's range)."""
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(number))[0]
+    except OverflowError:
+        return math.copysign(math.inf, number)
+
+
 def format_float(value, double=False):
     """TF Serving's float text: %g, or 9/17 significant digits when %g does not round-trip."""
     number = float(value)
@@ -485,7 +497,7 @@ def format_float(value, double=False):
     if double:
         round_trips = float(text) == number
     else:
-        round_trips = np.float32(float(text)) == np.float32(number)
+        round_trips = _as_float32(float(text)) == _as_float32(number)
     if not round_trips:
         text = ("%.17g" if double else "%.9g") % number
     if "." not in text and "e" not in text:
@@ -498,7 +510,7 @@ def _element_texts(array, alias):
     kind = array.dtype.kind
     if kind == "f" and array.dtype.itemsize in (4, 8):
         double = array.dtype.itemsize == 8
-        texts = [format_float(value, double) for value in array.flat]
+        texts = [format_float(value, double) for value in array.reshape(-1).tolist()]
     elif kind in "iu":
         texts = [str(int(value)) for value in array.flat]
     elif kind == "b":

@@ -2,7 +2,8 @@
 
 `RestApi.handle(method, uri, body)` is the whole API as a plain function; it
 runs in a thread pool (TensorFlow releases the GIL), while tornado's event
-loop, in its own thread, only moves bytes.
+loop, in its own thread, only moves bytes (tornado's HTTP layer, without
+tornado.web: the API routes requests itself).
 """
 import asyncio
 import collections
@@ -14,9 +15,10 @@ from concurrent import futures
 from urllib.parse import unquote
 
 import tornado.httpserver
+import tornado.httputil
 import tornado.ioloop
+import tornado.iostream
 import tornado.netutil
-import tornado.web
 from google.protobuf import json_format
 from tensorflow_serving.apis import model_pb2
 
@@ -139,37 +141,21 @@ class RestApi(object):
         return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-@tornado.web.stream_request_body
-class _Handler(tornado.web.RequestHandler):
-    """Collects the body (up to the size limit) and hands the request to RestApi in the pool."""
+class _Exchange(tornado.httputil.HTTPMessageDelegate):
+    """One HTTP request: collects the body (up to the size limit), then answers it with RestApi in the pool."""
 
-    SUPPORTED_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
-
-    def initialize(self, server):  # pylint: disable=arguments-differ
-        """Keep a reference to the RestServer."""
-        self._server = server
+    def __init__(self, server, connection):
+        self._server, self._connection = server, connection
+        self._method = self._uri = None
         self._chunks, self._size = [], 0
         self._counted = False
 
-    def prepare(self):
+    def headers_received(self, start_line, headers):
         """Count the request as in flight and let the body stream past tornado's own limit."""
+        self._method, self._uri = start_line.method, start_line.path
         self._server.in_flight += 1
         self._counted = True
-        self.request.connection.set_max_body_size(_HARD_BODY_LIMIT)
-
-    def _done(self):
-        if self._counted:
-            self._counted = False
-            self._server.in_flight -= 1
-
-    def on_finish(self):
-        """The response is sent."""
-        self._done()
-
-    def on_connection_close(self):
-        """The client went away before the response."""
-        super(_Handler, self).on_connection_close()
-        self._done()
+        self._connection.set_max_body_size(_HARD_BODY_LIMIT)
 
     def data_received(self, chunk):
         """Keep body bytes up to the limit; beyond it only count them."""
@@ -177,28 +163,54 @@ class _Handler(tornado.web.RequestHandler):
         if self._size <= self._server.max_body_bytes:
             self._chunks.append(chunk)
 
-    async def _respond(self, *_):
+    def finish(self):
+        """The whole request is in: answer it from the pool, or at once when the body was too large."""
         if self._size > self._server.max_body_bytes:
-            response = error_response(413, "Request body of %d bytes exceeds the limit of %d bytes "
-                                           "(--rest_api_max_body_bytes)" % (self._size, self._server.max_body_bytes))
-        else:
-            response = await tornado.ioloop.IOLoop.current().run_in_executor(
-                self._server.executor, self._server.api.handle, self.request.method, self.request.uri,
-                b"".join(self._chunks))
-        self.set_status(response.status)
-        self.set_header("Content-Type", response.content_type)
-        self.finish(response.body)
+            self._write(error_response(413, "Request body of %d bytes exceeds the limit of %d bytes "
+                                            "(--rest_api_max_body_bytes)" % (self._size, self._server.max_body_bytes)))
+            return
+        loop = tornado.ioloop.IOLoop.current()
+        try:
+            answer = self._server.executor.submit(self._server.api.handle, self._method, self._uri,
+                                                  b"".join(self._chunks))
+        except RuntimeError:  # the pool is already shut down
+            self._write(error_response(503, "The server is shutting down"))
+            return
+        answer.add_done_callback(lambda done: loop.add_callback(self._write, done.result()))
 
-    get = post = put = delete = patch = head = options = _respond
+    def on_connection_close(self):
+        """The client went away before the response."""
+        self._done()
 
-    def compute_etag(self):
-        """No ETags: every response is computed fresh."""
-        return None
+    def _done(self):
+        if self._counted:
+            self._counted = False
+            self._server.in_flight -= 1
 
-    def write_error(self, status_code, **kwargs):
-        """Errors raised inside tornado also get the JSON error shape."""
-        self.set_header("Content-Type", _JSON)
-        self.finish(json_tensor.error_response(self._reason))
+    def _write(self, response):
+        """Send the response (on the event loop's thread)."""
+        headers = tornado.httputil.HTTPHeaders({"Content-Type": response.content_type,
+                                                "Content-Length": str(len(response.body))})
+        start_line = tornado.httputil.ResponseStartLine(
+            "HTTP/1.1", response.status, tornado.httputil.responses.get(response.status, "Unknown"))
+        try:
+            self._connection.write_headers(start_line, headers, b"" if self._method == "HEAD" else response.body)
+            self._connection.finish()
+        except tornado.iostream.StreamClosedError:
+            pass  # the client went away while its request ran
+        finally:
+            self._done()
+
+
+class _Connections(tornado.httputil.HTTPServerConnectionDelegate):
+    """Starts an _Exchange for every request that arrives."""
+
+    def __init__(self, server):
+        self._server = server
+
+    def start_request(self, server_conn, request_conn):
+        """A request begins on a connection."""
+        return _Exchange(self._server, request_conn)
 
 
 class RestServer(object):
@@ -217,9 +229,7 @@ class RestServer(object):
     def _run(self):
         asyncio.set_event_loop(asyncio.new_event_loop())
         self._loop = tornado.ioloop.IOLoop.current()
-        application = tornado.web.Application([(r".*", _Handler, {"server": self})],
-                                              log_function=lambda handler: None)
-        self._http = tornado.httpserver.HTTPServer(application, max_body_size=_HARD_BODY_LIMIT)
+        self._http = tornado.httpserver.HTTPServer(_Connections(self), max_body_size=_HARD_BODY_LIMIT)
         self._http.add_sockets(self._sockets)
         self._loop.add_callback(self._started.set)
         self._loop.start()

@@ -35,6 +35,9 @@ _PARSE_OPS = {
 _PASS_THROUGH_OPS = {"Identity", "IdentityN", "StopGradient", "Snapshot", "PlaceholderWithDefault",
                      "Reshape", "ExpandDims", "Squeeze"}
 _CALLABLE_CACHE_SIZE = 64
+# RunOptions.inter_op_thread_pool = -1 runs the graph in the request's own thread instead of handing it to
+# TensorFlow's inter-op pool and back: the front end's thread pool is the pool (ops still use intra-op threads).
+_CALLER_THREAD = -1
 _MESSAGE_VALUE_LIMIT = 256
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
@@ -150,6 +153,7 @@ class Servable(object):
             run = self._callables.pop(key, None)
             if run is None:
                 options = config_pb2.CallableOptions(feed=feeds, fetch=fetches)
+                options.run_options.inter_op_thread_pool = _CALLER_THREAD
                 if timeout_ms:
                     options.run_options.timeout_in_ms = timeout_ms
                 run = self._session._make_callable_from_options(options)  # pylint: disable=protected-access

@@ -7,7 +7,7 @@ holds is an error); response tensors are written like `Tensor::AsProtoField`
 """
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorflow.core.framework import tensor_pb2, types_pb2
 
 _VALUE_FIELDS = {
     types_pb2.DT_FLOAT: "float_val",
@@ -27,10 +27,24 @@ _VALUE_FIELDS = {
 _COMPLEX_FIELDS = {types_pb2.DT_COMPLEX64: "scomplex_val", types_pb2.DT_COMPLEX128: "dcomplex_val"}
 # A request may not make the server allocate more than this for values it did not send.
 _MAX_IMPLIED_BYTES = 1 << 28
+# Filled on first use: DataType enum -> numpy dtype, and numpy dtype -> DataType enum.
+_NUMPY_DTYPES = {}
+_DATATYPES = {}
 
 
 class TensorParseError(ValueError):
     """The TensorProto cannot be turned into a tensor."""
+
+
+def _numpy_dtype(dtype):
+    """The numpy dtype of a DataType enum (cached); raises TensorParseError for invalid ones."""
+    numpy_dtype = _NUMPY_DTYPES.get(dtype)
+    if numpy_dtype is None:
+        try:
+            numpy_dtype = _NUMPY_DTYPES[dtype] = np.dtype(tf.as_dtype(dtype).as_numpy_dtype)
+        except TypeError:
+            raise TensorParseError("invalid dtype %d" % dtype)
+    return numpy_dtype
 
 
 def _values(proto, dtype, numpy_dtype):
@@ -44,16 +58,14 @@ def _values(proto, dtype, numpy_dtype):
         pairs = np.array(getattr(proto, _COMPLEX_FIELDS[dtype]), dtype=np.float64).reshape(-1, 2)
         return (pairs[:, 0] + 1j * pairs[:, 1]).astype(numpy_dtype)
     if dtype in _VALUE_FIELDS:
-        return np.array(getattr(proto, _VALUE_FIELDS[dtype]), dtype=numpy_dtype)
+        field = getattr(proto, _VALUE_FIELDS[dtype])
+        return np.fromiter(field, numpy_dtype, len(field))
     raise TensorParseError("unsupported dtype %s" % types_pb2.DataType.Name(dtype))
 
 
 def to_ndarray(proto):
     """Decode a request TensorProto; raises TensorParseError when it is malformed."""
-    try:
-        numpy_dtype = tf.as_dtype(proto.dtype).as_numpy_dtype
-    except TypeError:
-        raise TensorParseError("invalid dtype %d" % proto.dtype)
+    numpy_dtype = _numpy_dtype(proto.dtype)
     if proto.tensor_shape.unknown_rank:
         raise TensorParseError("unknown rank")
     shape = [dim.size for dim in proto.tensor_shape.dim]
@@ -62,7 +74,7 @@ def to_ndarray(proto):
     count = 1
     for size in shape:
         count *= size
-    itemsize = np.dtype(numpy_dtype).itemsize
+    itemsize = numpy_dtype.itemsize
     if proto.tensor_content:
         if proto.dtype == types_pb2.DT_STRING or len(proto.tensor_content) != count * itemsize:
             raise TensorParseError("tensor_content does not match the shape")
@@ -81,15 +93,15 @@ def to_ndarray(proto):
     return values.reshape(shape)
 
 
-def _shape_proto(shape):
-    return tensor_shape_pb2.TensorShapeProto(
-        dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in shape])
-
-
-def from_ndarray(array):
-    """Encode a session output as a TensorProto with typed value fields (AsProtoField)."""
-    dtype = tf.as_dtype(array.dtype).as_datatype_enum
-    proto = tensor_pb2.TensorProto(dtype=dtype, tensor_shape=_shape_proto(array.shape))
+def from_ndarray(array, proto=None):
+    """Encode a session output as a TensorProto with typed value fields (AsProtoField), into `proto` if given."""
+    dtype = _DATATYPES.get(array.dtype)
+    if dtype is None:
+        dtype = _DATATYPES[array.dtype] = tf.as_dtype(array.dtype).as_datatype_enum
+    proto = tensor_pb2.TensorProto() if proto is None else proto
+    proto.dtype = dtype
+    for size in array.shape:
+        proto.tensor_shape.dim.add(size=size)
     flat = array.reshape(-1)
     if dtype == types_pb2.DT_STRING:
         proto.string_val.extend(flat.tolist())
