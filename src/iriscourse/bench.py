@@ -4,21 +4,33 @@ All figures come from one run on one machine and are reported as ratios to the
 in-process baseline measured in that same run:
 
     python -m iriscourse.bench [--repeats 500] [--requests 10000] [--concurrency 8]
+
+Each API is measured with two clients: the one the notebooks teach (gRPC with
+``tf.make_tensor_proto``, REST with ``requests``) and a lean one (a TensorProto
+built from the array's bytes; one keep-alive ``http.client`` connection), so
+that client-side cost and server-side cost can be told apart. The round trip of
+a status request (a handler that does almost nothing) shows the transport floor.
 """
 import argparse
 import concurrent.futures
+import http.client
+import json
 import time
+from urllib.parse import urlsplit
 
 import grpc
 import numpy as np
 import pandas as pd
 import requests
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2
+from tensorflow_serving.apis import (get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
+                                     prediction_service_pb2_grpc)
 
 from . import data
 
 MODEL = "raw_export_model"
+TARGETS = {"gRPC": 3.0, "REST": 5.0}  # p50 at batch 1, as a multiple of in-process session.run
 
 
 def time_calls(call, repeats=200, warmup=20):
@@ -72,6 +84,42 @@ def over_grpc(target, model=MODEL):
     return predict
 
 
+def _tensor_content_proto(values):
+    """A TensorProto holding the array's raw bytes in tensor_content (what make_tensor_proto does, minus checks)."""
+    shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size)
+                                                   for size in values.shape])
+    return tensor_pb2.TensorProto(dtype=tf.as_dtype(values.dtype).as_datatype_enum, tensor_shape=shape,
+                                  tensor_content=values.tobytes())
+
+
+def _int64_array(proto):
+    """The int64 tensor of a response TensorProto (typed int64_val, or tensor_content)."""
+    shape = [dim.size for dim in proto.tensor_shape.dim]
+    if proto.tensor_content:
+        return np.frombuffer(proto.tensor_content, np.int64).reshape(shape)
+    return np.fromiter(proto.int64_val, np.int64, len(proto.int64_val)).reshape(shape)
+
+
+def over_grpc_tensor_content(target, model=MODEL):
+    """Like over_grpc, with a lean client: TensorProtos built from array bytes, the answer read with numpy."""
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(grpc.insecure_channel(target))
+
+    def predict(columns):
+        request = predict_pb2.PredictRequest(
+            model_spec={"name": model}, output_filter=["class_ids"],
+            inputs={name: _tensor_content_proto(values) for name, values in columns.items()})
+        return _int64_array(stub.Predict(request, 10.0).outputs["class_ids"])
+    return predict
+
+
+def grpc_status_call(target, model=MODEL):
+    """``call(_) -> status``: a ModelService.GetModelStatus round trip, the gRPC transport floor."""
+    stub = model_service_pb2_grpc.ModelServiceStub(grpc.insecure_channel(target))
+    request = get_model_status_pb2.GetModelStatusRequest()
+    request.model_spec.name = model
+    return lambda _: stub.GetModelStatus(request, 10.0)
+
+
 def over_rest(base_url, model=MODEL):
     """``predict(columns) -> class ids`` through ``POST /v1/models/<model>:predict`` (columnar)."""
     http = requests.Session()
@@ -82,6 +130,39 @@ def over_rest(base_url, model=MODEL):
         response.raise_for_status()
         return np.array(response.json()["outputs"]["class_ids"])
     return predict
+
+
+def _keep_alive_request(base_url):
+    """``send(method, path, body=None) -> parsed JSON`` over one keep-alive http.client connection."""
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+
+    def send(method, path, body=None):
+        connection.request(method, path, body, {"Content-Type": "application/json"} if body else {})
+        response = connection.getresponse()
+        text = response.read()
+        if response.status != 200:
+            raise RuntimeError("HTTP {}: {}".format(response.status, text[:200]))
+        return json.loads(text)
+    return send
+
+
+def over_rest_http_client(base_url, model=MODEL):
+    """Like over_rest, with a lean client: the standard library's http.client on one keep-alive connection."""
+    send = _keep_alive_request(base_url)
+    path = "/v1/models/{}:predict".format(model)
+
+    def predict(columns):
+        body = json.dumps({"inputs": {name: values.tolist() for name, values in columns.items()}})
+        return np.array(send("POST", path, body)["outputs"]["class_ids"])
+    return predict
+
+
+def rest_status_call(base_url, model=MODEL):
+    """``call(_) -> status``: a ``GET /v1/models/<model>`` round trip with http.client, the REST floor."""
+    send = _keep_alive_request(base_url)
+    path = "/v1/models/{}".format(model)
+    return lambda _: send("GET", path)
 
 
 def latency_table(predictors, batches, repeats=300):
@@ -111,6 +192,17 @@ def load_test(predict, columns, total=10000, concurrency=8):
     return {"requests": total, "errors": errors, "seconds": seconds, "requests_per_s": total / seconds}
 
 
+def verdicts(table):
+    """One line per served row at batch 1: its p50 ratio to in-process and whether it meets its API's target."""
+    lines = []
+    for path, ratio in table["ratio_p50"].loc[1].items():
+        api = path.split(",")[0].split(" ")[0]
+        if api in TARGETS:
+            lines.append("{}: p50 at batch 1 is {:.2f}x in-process, {} the target of {:g}x".format(
+                path, ratio, "meets" if ratio <= TARGETS[api] else "misses", TARGETS[api]))
+    return lines
+
+
 def main(argv=None):
     """Start a server on the raw export, measure in-process vs gRPC vs REST, then load-test both."""
     from . import export, serving, tflog
@@ -124,19 +216,26 @@ def main(argv=None):
     export_dir = export.ensure_export("raw")
     with serving.start("bench", model_name=MODEL, model_base_path=export_dir.parent) as server:
         print("server:", server.kind, "| model:", export_dir)
-        predictors = {"in-process session.run": in_process(export_dir),
-                      "gRPC": over_grpc(server.grpc_target), "REST": over_rest(server.rest_url)}
+        in_process_run = in_process(export_dir)
+        predictors = {"in-process session.run": in_process_run,
+                      "gRPC": over_grpc(server.grpc_target),
+                      "gRPC, tensor_content client": over_grpc_tensor_content(server.grpc_target),
+                      "REST": over_rest(server.rest_url),
+                      "REST, http.client": over_rest_http_client(server.rest_url)}
+        floors = {"in-process session.run": in_process_run,
+                  "gRPC GetModelStatus (floor)": grpc_status_call(server.grpc_target),
+                  "REST GET status, http.client (floor)": rest_status_call(server.rest_url)}
         table = latency_table(predictors, test_batches(), args.repeats)
-        with pd.option_context("display.width", 120, "display.precision", 3):
+        floor_table = latency_table(floors, test_batches((1,)), args.repeats)
+        with pd.option_context("display.width", 160, "display.max_columns", None, "display.precision", 3):
             print(table)
+            print(floor_table)
         batch_one = test_batches((1,))[1]
         loads = {name: load_test(predictors[name], batch_one, args.requests, args.concurrency)
                  for name in ("gRPC", "REST")}
     print(pd.DataFrame(loads).T.round(2))
-    ratios = table["ratio_p50"].loc[1]
-    for path, target in (("gRPC", 3.0), ("REST", 5.0)):
-        verdict = "meets" if ratios[path] <= target else "misses"
-        print("{} p50 at batch 1 is {:.2f}x in-process: {} the target of {:.0f}x".format(path, ratios[path], verdict, target))
+    for line in verdicts(table):
+        print(line)
     for path, result in loads.items():
         print("{}: {} errors in {} requests at concurrency {}".format(
             path, result["errors"], result["requests"], args.concurrency))
