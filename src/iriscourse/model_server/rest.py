@@ -17,7 +17,6 @@ from urllib.parse import unquote
 import tornado.httpserver
 import tornado.httputil
 import tornado.ioloop
-import tornado.iostream
 import tornado.netutil
 from google.protobuf import json_format
 from tensorflow_serving.apis import model_pb2
@@ -193,11 +192,9 @@ class _Exchange(tornado.httputil.HTTPMessageDelegate):
                                                 "Content-Length": str(len(response.body))})
         start_line = tornado.httputil.ResponseStartLine(
             "HTTP/1.1", response.status, tornado.httputil.responses.get(response.status, "Unknown"))
-        try:
+        try:  # to a client that went away meanwhile, tornado writes nothing and raises nothing
             self._connection.write_headers(start_line, headers, b"" if self._method == "HEAD" else response.body)
             self._connection.finish()
-        except tornado.iostream.StreamClosedError:
-            pass  # the client went away while its request ran
         finally:
             self._done()
 
