@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from iriscourse import data, lowlevel
+from iriscourse import data, export, lowlevel
 
 
 @pytest.fixture(scope="module")
@@ -76,5 +76,48 @@ def test_ensure_savedmodel_saves_a_serving_signature(build_dir):
     export_dir = lowlevel.ensure_savedmodel()
     with tf.Session(graph=tf.Graph()) as sess:
         signature = tf.saved_model.loader.load(sess, ["serve"], str(export_dir)).signature_def["serving_default"]
-    assert list(signature.inputs) == ["examples"]
+    assert list(signature.inputs) == ["features"]
+    assert sorted(signature.outputs) == ["class_ids", "logits", "probabilities"]
     assert lowlevel.ensure_savedmodel() == export_dir
+
+
+def test_ensure_savedmodel_picks_the_newest_version(build_dir):
+    base = lowlevel.savedmodel_base()
+    for version in ("9", "10", "2"):
+        (base / version).mkdir(parents=True)
+    assert lowlevel.ensure_savedmodel().name == "10"
+
+
+def test_the_inference_graph_has_no_training_part():
+    graph, net = lowlevel.inference_graph()
+    ops = {op.type for op in graph.get_operations()}
+    assert "Placeholder" in ops and "Softmax" in ops
+    assert not ops & {"ApplyAdagrad", "OneShotIterator", "SparseSoftmaxCrossEntropyWithLogits"}
+    assert [v.op.name for v in graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)] == [
+        "dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias", "dense_2/kernel", "dense_2/bias"]
+    assert net.input_features.name == lowlevel.INPUT and net.logits.name == lowlevel.LOGITS
+
+
+def test_save_clean_never_shows_a_numbered_folder_before_the_save_completes(build_dir, monkeypatch):
+    sess, net = lowlevel.trained_session(steps=5)
+    base = lowlevel.savedmodel_base()
+    seen = {}
+    real_save = tf.saved_model.builder.SavedModelBuilder.save
+
+    def watching_save(builder, *args, **kwargs):
+        seen["versions before save"] = export.versions(base)
+        seen["written before save"] = sorted(p.name for p in base.glob("temp-*/*"))
+        return real_save(builder, *args, **kwargs)
+
+    monkeypatch.setattr(tf.saved_model.builder.SavedModelBuilder, "save", watching_save)
+    graph, clean = lowlevel.inference_graph()
+    with tf.Session(graph=graph) as clean_sess:
+        with graph.as_default():
+            for variable in graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES):
+                variable.load(sess.run(variable.name), clean_sess)
+        export_dir = lowlevel.save_clean(clean_sess, clean, base)
+    sess.close()
+    assert seen == {"versions before save": [], "written before save": ["variables"]}
+    assert export.versions(base) == [export_dir]
+    assert sorted(p.name for p in export_dir.iterdir()) == ["saved_model.pb", "variables"]
+    assert not list(base.glob("temp-*"))

@@ -2,6 +2,7 @@
 
 nbval (run by the same pytest command) re-executes them and compares the outputs.
 """
+import ast
 import re
 
 import nbformat
@@ -32,6 +33,35 @@ def test_the_course_has_notebooks_numbered_from_00():
     names = [p.name for p in NOTEBOOKS]
     assert names and all(re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", n) for n in names), names
     assert [n[:2] for n in names] == ["{:02d}".format(i) for i in range(len(names))]
+
+
+def checks_that_pass_without_an_error(source):
+    """Line numbers of ``try`` blocks that assert inside ``except`` with no ``else: raise``.
+
+    Such a check passes when the expected error never comes. Use ``expect.raises`` instead.
+    """
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if not isinstance(node, ast.Try):
+            continue
+        asserts = any(isinstance(n, ast.Assert) for h in node.handlers for n in ast.walk(h))
+        else_raises = any(isinstance(n, ast.Raise) for s in node.orelse for n in ast.walk(s))
+        if asserts and not else_raises:
+            found.append(node.lineno)
+    return found
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("try:\n    f()\nexcept ValueError as e:\n    assert 'x' in str(e)\n", [1]),
+    ("try:\n    f()\nexcept ValueError as e:\n    assert 'x' in str(e)\n    raise\n", [1]),
+    ("x = 1\ntry:\n    f()\nexcept Exception:\n    if True:\n        assert False\nelse:\n    pass\n", [2]),
+    ("try:\n    f()\nexcept ValueError as e:\n    assert 'x' in str(e)\nelse:\n    raise AssertionError('no error')\n", []),
+    ("try:\n    f()\nexcept ValueError:\n    print('no assert here')\n", []),
+    ("%matplotlib inline\nwith expect.raises(ValueError):\n    f()\n", []),
+])
+def test_the_except_lint_flags_exactly_the_checks_that_cannot_fail(source, expected):
+    assert checks_that_pass_without_an_error(source) == expected
 
 
 @pytest.fixture(params=NOTEBOOKS, ids=lambda p: p.name)
@@ -78,3 +108,9 @@ def test_contains_no_absolute_machine_paths(nb):
                                  for o in cell.get("outputs", [])]
         for text in texts:
             assert not MACHINE_PATH.search(text), text[:300]
+
+
+def test_no_check_asserts_inside_except_without_failing_when_no_error_comes(nb):
+    for cell in _code(nb):
+        assert not checks_that_pass_without_an_error(cell.source), (
+            "assert inside `except` with no `else: raise`: use `with expect.raises(...)`:\n" + cell.source)

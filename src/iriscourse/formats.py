@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import data, export, frozen, lowlevel
+from . import data, frozen, lowlevel
 
-Format = collections.namedtuple("Format", ["name", "files", "load"])
+# files: what it takes on disk; graph_file: where its graph is stored (what audit.inspect reads).
+Format = collections.namedtuple("Format", ["name", "files", "graph_file", "load"])
 TO_MODEL_ORDER = [data.FEATURE_NAMES.index(name) for name in lowlevel.INPUT_ORDER]
 
 
@@ -44,8 +45,8 @@ def load_savedmodel(export_dir, signature_key="serving_default"):
     sess = _session(graph)
     signature = tf.saved_model.loader.load(sess, ["serve"], str(export_dir)).signature_def[signature_key]
     class_ids = signature.outputs["class_ids"].name
-    if "examples" in signature.inputs:
-        name = signature.inputs["examples"].name
+    if "features" in signature.inputs:
+        name = signature.inputs["features"].name
         return lambda rows: sess.run(class_ids, {name: rows[:, TO_MODEL_ORDER]})[:, 0]
     names = [signature.inputs[feature].name for feature in data.FEATURE_NAMES]
     return lambda rows: sess.run(class_ids, dict(zip(names, rows.T)))[:, 0]
@@ -60,22 +61,23 @@ def load_graph_def(path):
     return lambda rows: sess.run(lowlevel.PREDICTED_CLASSES, {lowlevel.INPUT: rows[:, TO_MODEL_ORDER]})
 
 
-def course_formats(trt_graph_path):
-    """The six formats compared in notebook 10, each built first if missing."""
-    checkpoint = lowlevel.ensure_checkpoint()
-    estimator_export = export.ensure_export("raw")
-    lowlevel_export = lowlevel.ensure_savedmodel()
-    frozen_file = frozen.ensure_frozen()
-    optimized_file = frozen.ensure_optimized()
-    return [
-        Format("checkpoint", sorted(Path(p) for p in tf.gfile.Glob(checkpoint + ".*")),
+def course_formats(checkpoint, estimator_export, lowlevel_export, frozen_file, optimized_file, trt_graph_path=None):
+    """The formats compared in notebook 10, from the artifacts the earlier notebooks made.
+
+    A TF-TRT graph is added only when given: on a build without TensorRT the converter builds
+    no engine, and its output is just the frozen graph rewritten by Grappler.
+    """
+    found = [
+        Format("checkpoint", sorted(Path(p) for p in tf.gfile.Glob(checkpoint + ".*")), Path(checkpoint + ".meta"),
                lambda: load_checkpoint(checkpoint)),
-        Format("Estimator SavedModel", [estimator_export], lambda: load_savedmodel(estimator_export)),
-        Format("low-level SavedModel", [lowlevel_export], lambda: load_savedmodel(lowlevel_export)),
-        Format("frozen graph", [frozen_file], lambda: load_graph_def(frozen_file)),
-        Format("optimised frozen graph", [optimized_file], lambda: load_graph_def(optimized_file)),
-        Format("TF-TRT graph", [trt_graph_path], lambda: load_graph_def(trt_graph_path)),
+        Format("Estimator SavedModel", [estimator_export], estimator_export, lambda: load_savedmodel(estimator_export)),
+        Format("low-level SavedModel", [lowlevel_export], lowlevel_export, lambda: load_savedmodel(lowlevel_export)),
+        Format("frozen graph", [frozen_file], frozen_file, lambda: load_graph_def(frozen_file)),
+        Format("optimised frozen graph", [optimized_file], optimized_file, lambda: load_graph_def(optimized_file)),
     ]
+    if trt_graph_path is not None:
+        found.append(Format("TF-TRT graph", [trt_graph_path], trt_graph_path, lambda: load_graph_def(trt_graph_path)))
+    return found
 
 
 def accuracy(predict):

@@ -1,5 +1,7 @@
 """Frozen GraphDefs of the low-level network: freeze a checkpoint, read, write, run."""
 import collections
+import os
+from pathlib import Path
 
 import tensorflow as tf
 from tensorflow.python.tools import optimize_for_inference_lib
@@ -12,12 +14,12 @@ OUTPUT_NODES = [name.split(":")[0] for name in (
 
 
 def freeze_checkpoint(checkpoint, output_nodes=OUTPUT_NODES):
-    """A GraphDef of the checkpoint's graph with every variable folded into a constant."""
-    with tf.Graph().as_default() as graph:
-        saver = tf.train.import_meta_graph(checkpoint + ".meta", clear_devices=True)
-        with tf.Session(graph=graph) as sess:
-            saver.restore(sess, checkpoint)
-            return tf.graph_util.convert_variables_to_constants(sess, graph.as_graph_def(), output_nodes)
+    """The clean inference graph with the checkpoint's weights restored and folded into constants."""
+    sess, _ = lowlevel.restore_inference(checkpoint)
+    try:
+        return tf.graph_util.convert_variables_to_constants(sess, sess.graph.as_graph_def(), output_nodes)
+    finally:
+        sess.close()
 
 
 def read_graph_def(path):
@@ -29,9 +31,11 @@ def read_graph_def(path):
 
 
 def write_graph_def(graph_def, path):
-    """Write a GraphDef as a binary ``.pb`` file; return its path."""
-    with tf.gfile.GFile(str(path), "wb") as f:
+    """Write a GraphDef as a binary ``.pb`` file atomically (a temporary file, then a rename); return its path."""
+    temp = Path(str(path) + ".tmp")
+    with tf.gfile.GFile(str(temp), "wb") as f:
         f.write(graph_def.SerializeToString())
+    os.rename(str(temp), str(path))
     return path
 
 

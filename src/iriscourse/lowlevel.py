@@ -5,7 +5,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from . import data, paths
+from . import atomic, data, paths
 
 SEED = 42
 STEPS = 1000
@@ -23,6 +23,8 @@ PROBABILITIES = "output/probability/probabilities:0"
 PREDICTED_CLASSES = "output/predict_result/predicted_classes:0"
 CLASS_IDS = "output/predict_result/class_ids:0"
 
+Inference = collections.namedtuple("Inference", [
+    "input_features", "logits", "probabilities", "predicted_classes", "class_ids", "saver"])
 Network = collections.namedtuple("Network", [
     "input_features", "input_labels", "logits", "probabilities", "predicted_classes", "class_ids",
     "global_step", "loss", "train_op", "accuracy", "accuracy_update"])
@@ -136,23 +138,61 @@ def ensure_checkpoint():
     return latest
 
 
+def inference_graph():
+    """A new graph holding only the inference network and a Saver for its six weights: ``(graph, Inference)``.
+
+    No labels, loss, optimizer, metrics or input pipeline: this is what a server or converter gets.
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        input_features = tf.placeholder(tf.float32, [None, len(INPUT_ORDER)], name="input_features")
+        outputs = inference(input_features)
+        saver = tf.train.Saver()
+    return graph, Inference(input_features, *outputs, saver)
+
+
+def restore_inference(checkpoint):
+    """A session over a fresh ``inference_graph()`` with the checkpoint's trained weights: ``(sess, net)``."""
+    graph, net = inference_graph()
+    sess = tf.Session(graph=graph, config=session_config())
+    net.saver.restore(sess, checkpoint)
+    return sess, net
+
+
+def save_clean(sess, net, base):
+    """Save the inference graph as a SavedModel version under ``base``, atomically; return its folder.
+
+    One ``serve`` MetaGraph with ``serving_default``: input ``features`` (``[None, 4]`` in
+    ``INPUT_ORDER``), outputs ``class_ids``, ``logits`` and ``probabilities``.
+    """
+    info = tf.saved_model.utils.build_tensor_info
+    signature = tf.saved_model.signature_def_utils.build_signature_def(
+        {"features": info(net.input_features)},
+        {"class_ids": info(net.class_ids), "logits": info(net.logits), "probabilities": info(net.probabilities)},
+        tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+    version = int(time.time())
+    with atomic.version_dir(base, version) as temp_dir, sess.graph.as_default():
+        builder = tf.saved_model.builder.SavedModelBuilder(str(temp_dir))
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING], signature_def_map={"serving_default": signature},
+            saver=net.saver)
+        builder.save()
+    return base / str(version)
+
+
 def savedmodel_base():
-    """Base folder of a plain ``simple_save`` export of the low-level network (notebook 10)."""
+    """Base folder of the clean low-level SavedModel (notebook 06; compared in notebook 10)."""
     return paths.artifact("lowlevel", "savedmodel")
 
 
 def ensure_savedmodel():
-    """The latest low-level SavedModel version folder, saved from the checkpoint first if missing."""
+    """The latest clean low-level SavedModel version folder, saved from the checkpoint first if missing."""
     base = savedmodel_base()
     versions = sorted((p for p in base.glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
     if versions:
         return versions[-1]
-    export_dir = base / str(int(time.time()))
-    with tf.Graph().as_default() as graph:
-        net = build_network()
-        with tf.Session(graph=graph, config=session_config()) as sess:
-            tf.train.Saver().restore(sess, ensure_checkpoint())
-            tf.saved_model.simple_save(
-                sess, str(export_dir), inputs={"examples": net.input_features},
-                outputs={"class_ids": net.class_ids, "logits": net.logits, "probabilities": net.probabilities})
-    return export_dir
+    sess, net = restore_inference(ensure_checkpoint())
+    try:
+        return save_clean(sess, net, base)
+    finally:
+        sess.close()
