@@ -6,7 +6,7 @@ NB ?=
 PARAMS ?=
 RUN_ARGS := $(if $(NB),--only $(NB)) $(PARAMS)
 
-.PHONY: help setup course notebooks test bench lock clean
+.PHONY: help setup course notebooks test bench progress wheelhouse lock clean
 
 help:
 	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
@@ -14,6 +14,8 @@ help:
 	@echo "make notebooks  run them and write the fresh outputs back into notebooks/"
 	@echo "make test       unit tests, notebook lint, and nbval against the committed outputs"
 	@echo "make bench      latency and throughput: in-process vs gRPC vs REST, plus a load test"
+	@echo "make progress   which exercises are solved, from the checks run in this copy"
+	@echo "make wheelhouse wheels of every dependency in wheelhouse/, for offline rooms (setup then uses it)"
 	@echo "make lock       re-resolve requirements.txt into requirements.lock"
 	@echo "make clean      remove build/ (all generated artifacts)"
 
@@ -31,6 +33,12 @@ test: setup
 
 bench: setup
 	$(PY) -m iriscourse.bench $(BENCH_ARGS)
+
+progress: setup
+	$(PY) -m iriscourse.exercises
+
+wheelhouse: setup
+	scripts/wheelhouse.sh
 
 lock:
 	scripts/lock.sh

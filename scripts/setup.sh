@@ -27,14 +27,21 @@ if ! venv_is_py37; then
   "$python37" -m venv "$VENV"
 fi
 
+# A wheelhouse made by `make wheelhouse` (scripts/wheelhouse.sh) means: install from it, with no index.
+if [ -z "${PIP_FIND_LINKS:-}" ] && compgen -G "wheelhouse/*.whl" >/dev/null; then
+  echo "setup: installing from wheelhouse/ with no package index"
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheelhouse"
+fi
+
 pip_install() {
   if ! "$VENV/bin/python" -m pip install --disable-pip-version-check -q "$@"; then
     cat >&2 <<'MSG'
 
 error: installing the course's dependencies failed (see pip's message above).
-  - Offline or behind a proxy? Point pip at a wheelhouse made elsewhere with
-    `pip download` (README, "Notes for workshop teachers"):
-        PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheelhouse make setup
+  - Offline or behind a proxy? Build a wheelhouse on a machine with network
+    (`make wheelhouse`) and copy wheelhouse/ into this folder: setup then
+    installs from it with no index (README, "Notes for workshop teachers").
+    A wheelhouse elsewhere: PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheelhouse make setup
   - Then run `make setup` again; it resumes where it stopped.
 MSG
     exit 1

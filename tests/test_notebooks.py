@@ -114,3 +114,66 @@ def test_no_check_asserts_inside_except_without_failing_when_no_error_comes(nb):
     for cell in _code(nb):
         assert not checks_that_pass_without_an_error(cell.source), (
             "assert inside `except` with no `else: raise`: use `with expect.raises(...)`:\n" + cell.source)
+
+
+def test_every_exercise_has_its_check_cell_committed_unsolved():
+    from iriscourse import exercises
+
+    for ex in exercises.all_exercises():
+        path = next(paths.NOTEBOOKS_DIR.glob(ex.id.split(".")[0] + "_*.ipynb"))
+        cells = [c for c in _code(_read(path)) if c.source.startswith('check("{}", '.format(ex.id))]
+        assert len(cells) == 1, (path.name, ex.id)
+        text = "".join(o.get("text", "") for o in cells[0].outputs)
+        assert text.startswith("Exercise {} not attempted yet".format(ex.id)), text
+        assert "### {} · {} ({}, {} min)".format(ex.id, ex.title, ex.level, ex.minutes) in "".join(
+            c.source for c in _read(path).cells if c.cell_type == "markdown"), ex.id
+
+
+def test_the_readme_course_map_counts_each_notebooks_exercises():
+    from iriscourse import exercises
+
+    counts = {}
+    for ex in exercises.all_exercises():
+        counts[ex.id.split(".")[0]] = counts.get(ex.id.split(".")[0], 0) + 1
+    readme = (paths.REPO_ROOT / "README.md").read_text()
+    for path in NOTEBOOKS:
+        row = next(line for line in readme.splitlines() if "](notebooks/{})".format(path.name) in line)
+        assert row.rstrip(" |").rsplit("|", 1)[1].strip() == str(counts.get(path.name[:2], "–")), row
+
+
+def test_the_workshop_guide_names_only_real_exercises_and_counts_them_all():
+    from iriscourse import exercises
+
+    guide = (paths.REPO_ROOT / "docs" / "workshop.md").read_text()
+    ids = {ex.id for ex in exercises.all_exercises()}
+    named = set(re.findall(r"\b(\d\d\.\d)\b", guide))
+    assert named and named <= ids, named - ids
+    assert "({} in all)".format(len(ids)) in guide
+
+
+def test_every_notebook_ends_with_two_to_four_exercises(nb, request):
+    from iriscourse import exercises
+
+    prefix = request.node.callspec.id[:2]
+    ids = [ex.id for ex in exercises.all_exercises() if ex.id.startswith(prefix + ".")]
+    assert 2 <= len(ids) <= 4, (prefix, ids)
+    sections = [h.lower() for h in _headings(nb, 2)]
+    assert sections[-1] == "exercises", sections
+
+
+def test_each_starter_has_the_signature_of_its_reference_solution():
+    import inspect
+
+    from iriscourse import exercises
+    from iriscourse.exercises import solutions
+
+    for ex in exercises.all_exercises():
+        path = next(paths.NOTEBOOKS_DIR.glob(ex.id.split(".")[0] + "_*.ipynb"))
+        cells = _code(_read(path))
+        index = next(i for i, c in enumerate(cells) if c.source.startswith('check("{}", '.format(ex.id)))
+        starter = ast.parse(cells[index - 1].source).body[0]
+        name = cells[index].source.split(", ", 1)[1].rstrip(")")
+        assert isinstance(starter, ast.FunctionDef) and starter.name == name, ex.id
+        assert [a.arg for a in starter.args.args] == list(
+            inspect.signature(getattr(solutions, "ex_" + ex.id.replace(".", "_"))).parameters), ex.id
+        assert "NotImplementedError" in cells[index - 1].source, ex.id

@@ -67,3 +67,32 @@ def test_lock_pins_every_package_exactly():
         if line and not line.startswith("#"):
             name, version = line.split("==")
             assert name.lower() in pinned and line.lower() in {l.lower() for l in lines}, line
+
+
+def test_setup_installs_from_a_local_wheelhouse_with_no_index(tmp_path):
+    import sys
+
+    clone = tmp_path / "course"
+    shutil.copytree(str(ROOT), str(clone), ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "wheelhouse", "notebooks", "__pycache__", "*.egg-info"))
+    subprocess.run([str(ROOT / "scripts" / "wheelhouse.sh")], cwd=str(ROOT), check=True, capture_output=True,
+                   env=dict(os.environ, WHEELHOUSE=str(clone / "wheelhouse")), timeout=600)
+    blocked = dict(os.environ, PYTHON37=sys.executable, PIP_INDEX_URL="http://127.0.0.1:9/simple",
+                   http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", PIP_RETRIES="0")
+    blocked.pop("PIP_FIND_LINKS", None)
+    result = subprocess.run([str(clone / "scripts" / "setup.sh")], cwd=str(clone), env=blocked,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "setup: installing from wheelhouse/ with no package index" in result.stdout
+    version = subprocess.run([str(clone / ".venv" / "bin" / "python"), "-c",
+                              "import tensorflow as tf, iriscourse; print(tf.__version__)"],
+                             capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert version.stdout.strip() == "1.13.2", version.stderr[-1000:]
+
+
+def test_wheelhouse_without_a_venv_says_to_run_setup_first(tmp_path):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    shutil.copy(str(ROOT / "scripts" / "wheelhouse.sh"), str(scripts))
+    result = subprocess.run([str(scripts / "wheelhouse.sh")], capture_output=True, text=True)
+    assert result.returncode == 1 and "run 'make setup' first" in result.stderr

@@ -156,18 +156,22 @@ class ModelServer:
 
 
 def start(name, models=None, model_name=None, model_base_path=None, grpc_port=8500, rest_port=8501,
-          extra_args=(), timeout=60.0):
+          extra_args=(), timeout=60.0, model_config_file=None):
     """Start a server named ``name`` and wait until its models are AVAILABLE.
 
     Serve one model (``model_name`` + ``model_base_path``) or several through a model config
-    file (``models``: {name: base_path}). The preferred ports are used when free, others
-    otherwise. A server this kernel started earlier under the same ``name`` is stopped first.
+    file: written from ``models`` ({name: base_path}), or your own ``model_config_file`` (then
+    ``models`` only lists the names to wait for). The preferred ports are used when free,
+    others otherwise. A server this kernel started earlier under the same ``name`` is stopped first.
     """
     if name in _started:
         _started[name].stop()
     grpc = free_port(grpc_port)
     rest = free_port(rest_port, avoid={grpc})
-    if models:
+    if model_config_file:
+        args = ["--model_config_file={}".format(model_config_file)]
+        names = list(models)
+    elif models:
         config = write_model_config(paths.artifact("serving", name, "models.config"), models)
         args = ["--model_config_file={}".format(config)]
         names = list(models)
