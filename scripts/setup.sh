@@ -27,10 +27,11 @@ if ! venv_is_py37; then
   "$python37" -m venv "$VENV"
 fi
 
-# A wheelhouse made by `make wheelhouse` (scripts/wheelhouse.sh) means: install from it, with no index.
-if [ -z "${PIP_FIND_LINKS:-}" ] && compgen -G "wheelhouse/*.whl" >/dev/null; then
+# A wheelhouse made by `make wheelhouse` (scripts/wheelhouse.sh) means: install from it, with no index
+# (find-links already set in the environment are kept, after it).
+if compgen -G "wheelhouse/*.whl" >/dev/null; then
   echo "setup: installing from wheelhouse/ with no package index"
-  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheelhouse"
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheelhouse${PIP_FIND_LINKS:+ $PIP_FIND_LINKS}"
 fi
 
 pip_install() {

@@ -25,6 +25,22 @@ def test_load_data_names_columns_and_splits_off_species():
     assert test_x.iloc[0].tolist() == [5.9, 3.0, 4.2, 1.5]
 
 
+def test_load_data_reads_each_column_by_its_name():
+    (train_x, train_y), (test_x, test_y) = data.load_data()
+    # First rows of data/iris_training.csv (6.4,2.8,5.6,2.2,2) and data/iris_test.csv (5.9,3.0,4.2,1.5,1).
+    assert train_x.iloc[0].to_dict() == {"SepalLength": 6.4, "SepalWidth": 2.8, "PetalLength": 5.6, "PetalWidth": 2.2}
+    assert train_y.iloc[0] == 2
+    assert test_x.iloc[0].to_dict() == {"SepalLength": 5.9, "SepalWidth": 3.0, "PetalLength": 4.2, "PetalWidth": 1.5}
+    assert test_y.iloc[0] == 1
+    # Petals of setosa (label 0) are the shortest of all flowers: a swapped petal/sepal name shows here.
+    assert train_x["PetalLength"][train_y == 0].max() < train_x["PetalLength"][train_y != 0].min()
+
+
+def test_feature_columns_follow_the_csv_header_order():
+    assert [c.key for c in data.feature_columns()] == ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
+    assert data.CSV_COLUMN_NAMES == ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth", "Species"]
+
+
 def _first_batch(dataset):
     with tf.Graph().as_default():
         batch = dataset().make_one_shot_iterator().get_next()

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from iriscourse import data, estimator, paths
@@ -69,3 +70,29 @@ def test_run_config_is_seeded_and_single_threaded(build_dir):
     assert config.session_config.intra_op_parallelism_threads == 1
     assert config.session_config.inter_op_parallelism_threads == 1
     assert config.log_step_count_steps is None
+
+
+def test_the_seed_hyperparameters_are_pinned():
+    assert estimator.HPARAMS == {"hidden_units": [10, 10], "n_classes": 3, "learning_rate": 0.1,
+                                 "batch_size": 100, "train_steps": 1000}
+    assert estimator.SEED == 42
+
+
+def test_the_built_estimator_has_the_seed_layers_and_adagrad(build_dir):
+    classifier = estimator.make_classifier(paths.artifact("g"))
+    assert classifier.config.tf_random_seed == 42
+    with tf.Graph().as_default() as graph:
+        tf.train.get_or_create_global_step()
+        features = {name: tf.constant(values) for name, values in data.PREDICT_X.items()}
+        labels = tf.constant(data.PREDICT_EXPECTED, tf.int64)
+        classifier.model_fn(features, labels, tf.estimator.ModeKeys.TRAIN, classifier.config)
+        shapes = {v.op.name: v.shape.as_list() for v in tf.trainable_variables()}
+        assert shapes == {"dense/kernel": [4, 10], "dense/bias": [10], "dense_1/kernel": [10, 10],
+                          "dense_1/bias": [10], "dense_2/kernel": [10, 3], "dense_2/bias": [3]}
+        slots = {v.op.name for v in tf.global_variables()} - set(shapes) - {"global_step"}
+        assert slots == {name + "/Adagrad" for name in shapes}
+        updates = [op for op in graph.get_operations() if op.type == "ApplyAdagrad"]
+        assert len(updates) == 6
+        assert sum(op.type == "Relu" for op in graph.get_operations()) == 2
+        with tf.Session() as sess:
+            assert [float(sess.run(op.inputs[2])) for op in updates] == [pytest.approx(0.1)] * 6

@@ -62,6 +62,21 @@ def test_versions_are_numeric_folders_in_numeric_order(tmp_path):
     assert export.latest_version(tmp_path / "missing") is None
 
 
+def test_ensure_export_returns_the_newest_of_several_versions(build_dir, monkeypatch):
+    base = paths.export_base("raw")
+    for name in ("9", "10", "2", "temp-11"):
+        (base / name).mkdir(parents=True)
+    monkeypatch.setattr(export, "export", lambda name: pytest.fail("exported again"))
+    assert export.ensure_export("raw") == base / "10"
+
+
+def test_ensure_export_exports_when_only_non_numeric_folders_exist(build_dir, monkeypatch):
+    base = paths.export_base("parsing")
+    (base / "temp-5").mkdir(parents=True)
+    monkeypatch.setattr(export, "export", lambda name: "exported " + name)
+    assert export.ensure_export("parsing") == "exported parsing"
+
+
 def test_serialize_examples_writes_one_float_feature_per_column():
     examples = data.serialize_examples(data.PREDICT_X)
     assert len(examples) == 3

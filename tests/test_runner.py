@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -72,6 +74,67 @@ def test_write_back_refuses_parameters(course, tmp_path):
     _notebook(course, "00_w.ipynb", "1")
     with pytest.raises(SystemExit, match="without -p"):
         _run(course, tmp_path, "--write-back", "-p", "steps", "3")
+
+
+@pytest.fixture
+def fake_kernel(monkeypatch):
+    """``runner.execute`` and ``runner.write_back`` replaced: no kernel starts, every call is recorded.
+
+    Notebooks whose names contain ``fail`` fail at cell 1; the others run ok.
+    """
+    calls = {"executed": [], "written_back": []}
+
+    def execute(notebook, out_dir, parameters, kernel_name=paths.KERNEL_NAME):
+        calls["executed"].append(notebook.name)
+        assert kernel_name == paths.KERNEL_NAME
+        if "fail" in notebook.name:
+            return "failed", 0.1, "cell 1 (execution count 2): ValueError: boom"
+        return "ok", 0.1, None
+
+    monkeypatch.setattr(runner, "execute", execute)
+    monkeypatch.setattr(runner, "write_back",
+                        lambda executed, source: calls["written_back"].append((Path(executed), Path(source))))
+    return calls
+
+
+def test_write_back_copies_every_notebook_that_ran_ok(course, tmp_path, fake_kernel):
+    for name in ("00_a.ipynb", "01_b.ipynb", "02_c.ipynb"):
+        _notebook(course, name, "1")
+    assert _run(course, tmp_path, "--write-back") == 0
+    assert fake_kernel["executed"] == ["00_a.ipynb", "01_b.ipynb", "02_c.ipynb"]
+    executed = tmp_path / "out" / "executed"
+    assert fake_kernel["written_back"] == [(executed / name, course / name)
+                                           for name in ("00_a.ipynb", "01_b.ipynb", "02_c.ipynb")]
+
+
+def test_write_back_never_follows_a_failure(course, tmp_path, fake_kernel, capsys):
+    for name in ("00_ok.ipynb", "01_fail.ipynb", "02_later.ipynb", "03_last.ipynb"):
+        _notebook(course, name, "1")
+    assert _run(course, tmp_path, "--write-back") == 1
+    assert fake_kernel["written_back"] == [(tmp_path / "out" / "executed" / "00_ok.ipynb", course / "00_ok.ipynb")]
+    assert "01_fail.ipynb failed at cell 1" in capsys.readouterr().err
+
+
+def test_after_a_failure_the_remaining_notebooks_are_not_run(course, tmp_path, fake_kernel, capsys):
+    for name in ("00_ok.ipynb", "01_fail.ipynb", "02_later.ipynb", "03_last.ipynb"):
+        _notebook(course, name, "1")
+    assert _run(course, tmp_path) == 1
+    assert fake_kernel["executed"] == ["00_ok.ipynb", "01_fail.ipynb"]
+    assert fake_kernel["written_back"] == []
+    report = (tmp_path / "out" / "course-report.md").read_text()
+    assert report.splitlines()[2:8] == [
+        "| notebook | status | seconds |", "|---|---|---:|",
+        "| 00_ok.ipynb | ok | 0.1 |", "| 01_fail.ipynb | failed | 0.1 |",
+        "| 02_later.ipynb | not run |  |", "| 03_last.ipynb | not run |  |"]
+    assert "**01_fail.ipynb failed at cell 1 (execution count 2): ValueError: boom**" in report
+    assert "FAILED: 01_fail.ipynb failed at cell 1" in capsys.readouterr().err
+
+
+def test_write_back_with_parameters_is_refused_before_anything_runs(course, tmp_path, fake_kernel):
+    _notebook(course, "00_w.ipynb", "1", parameters="steps = 1")
+    with pytest.raises(SystemExit, match="without -p"):
+        _run(course, tmp_path, "--write-back", "-p", "steps", "3")
+    assert fake_kernel == {"executed": [], "written_back": []}
 
 
 def test_report_is_a_markdown_table():

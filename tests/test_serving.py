@@ -83,7 +83,19 @@ def test_starting_the_same_name_again_stops_the_first_server(raw_base):
 def test_a_server_that_never_gets_ready_fails_with_its_log(tmp_path):
     with pytest.raises(TimeoutError, match="No versions of servable m found|Could not find base path"):
         serving.start("t_missing", model_name="m", model_base_path=tmp_path / "missing", grpc_port=0, rest_port=0,
-                      timeout=3)
+                      timeout=10)  # long enough for the server to log why, even on a loaded machine
+
+
+def test_a_server_that_exits_at_once_fails_fast_with_its_log(build_dir, tmp_path):
+    # A flag value tensorflow_model_server (and local_model_server) rejects before serving anything.
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match="exited with") as failure:
+        serving.start("t_exits", model_name="m", model_base_path=tmp_path, grpc_port=0, rest_port=0,
+                      extra_args=["--batching_parameters_file={}".format(tmp_path / "batching.config")],
+                      timeout=60)
+    assert time.monotonic() - began < 10, "waited for the timeout instead of noticing the exit"
+    assert "--batching_parameters_file is set without --enable_batching" in str(failure.value)
+    assert "t_exits" not in serving._started
 
 
 def test_the_server_dies_with_the_kernel_that_started_it(raw_base, tmp_path):

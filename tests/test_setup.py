@@ -77,9 +77,11 @@ def test_setup_installs_from_a_local_wheelhouse_with_no_index(tmp_path):
         ".git", ".venv", "build", "wheelhouse", "notebooks", "__pycache__", "*.egg-info"))
     subprocess.run([str(ROOT / "scripts" / "wheelhouse.sh")], cwd=str(ROOT), check=True, capture_output=True,
                    env=dict(os.environ, WHEELHOUSE=str(clone / "wheelhouse")), timeout=600)
+    elsewhere = tmp_path / "other-find-links"
+    elsewhere.mkdir()
     blocked = dict(os.environ, PYTHON37=sys.executable, PIP_INDEX_URL="http://127.0.0.1:9/simple",
-                   http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", PIP_RETRIES="0")
-    blocked.pop("PIP_FIND_LINKS", None)
+                   http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9", PIP_RETRIES="0",
+                   PIP_FIND_LINKS=str(elsewhere))  # find-links set by the machine do not hide the wheelhouse
     result = subprocess.run([str(clone / "scripts" / "setup.sh")], cwd=str(clone), env=blocked,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]

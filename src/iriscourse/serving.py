@@ -116,7 +116,7 @@ class ModelServer:
         with requests.Session() as http:
             while pending:
                 if self.process.poll() is not None:
-                    raise RuntimeError("{} exited with {}:\n{}".format(self.kind, self.process.returncode, self.log()))
+                    raise RuntimeError("{} exited with {}:\n{}".format(self.kind, self.process.returncode, self.log(80)))
                 if time.monotonic() > deadline:
                     raise TimeoutError("{} not AVAILABLE after {:.0f} s:\n{}".format(pending, timeout, self.log()))
                 try:

@@ -164,12 +164,27 @@ def _open_container(text, end):
     return stack[-1] if stack else ""
 
 
+def _unfinished_number(text, pos):
+    """rapidjson's error and offset when a number stops at text[pos] after '.' or an exponent mark."""
+    if pos == 0 or not text[pos - 1].isdigit() or pos >= len(text) or text[pos] not in ".eE":
+        return None
+    if text[pos] == ".":  # Python's scanner took the digits and stopped: no digit after the point
+        return "Miss fraction part in number.", pos + 1
+    after = pos + 2 if text[pos + 1:pos + 2] in ("+", "-") else pos + 1
+    return "Miss exponent in number.", after
+
+
 def _parse_error(text, error):
     message = _PARSER_MESSAGES.get(error.msg, error.msg)
+    offset = error.pos
     if error.msg == "Expecting ',' delimiter":
-        message = _MISSING_COMMA.get(_open_container(text, error.pos), message)
+        unfinished = _unfinished_number(text, error.pos)
+        if unfinished:
+            message, offset = unfinished
+        else:
+            message = _MISSING_COMMA.get(_open_container(text, error.pos), message)
     return errors.invalid_argument(
-        "JSON Parse error: %s at offset: %d" % (message, _byte_offset(text, error.pos)))
+        "JSON Parse error: %s at offset: %d" % (message, _byte_offset(text, offset)))
 
 
 def parse_json_object(body):

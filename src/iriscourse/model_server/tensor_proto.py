@@ -42,7 +42,7 @@ def _numpy_dtype(dtype):
     if numpy_dtype is None:
         try:
             numpy_dtype = _NUMPY_DTYPES[dtype] = np.dtype(tf.as_dtype(dtype).as_numpy_dtype)
-        except TypeError:
+        except (TypeError, KeyError):  # not a DataType, or one without a numpy type (DT_RESOURCE, DT_VARIANT)
             raise TensorParseError("invalid dtype %d" % dtype)
     return numpy_dtype
 

@@ -1,0 +1,137 @@
+"""Only AVAILABLE versions answer: a version still loading, failed, or unloading never serves a request."""
+import threading
+
+import pytest
+from tensorflow_serving.config import model_server_config_pb2
+
+from iriscourse.model_server import errors, registry
+
+LOADING, AVAILABLE, UNLOADING, END = registry.LOADING, registry.AVAILABLE, registry.UNLOADING, registry.END
+
+
+class _Servable(object):
+    def __init__(self, version):
+        self.version = version
+
+    def close(self):
+        pass
+
+
+class _HeldLoader(object):
+    """Loads instantly, except the versions in ``hold`` (until released) and ``fail`` (with an error)."""
+
+    def __init__(self, hold=(), fail=()):
+        self.hold, self.fail = set(hold), set(fail)
+        self.release = threading.Event()
+
+    def __call__(self, name, version, path):
+        if version in self.hold:
+            self.release.wait(30)
+        if version in self.fail:
+            raise errors.ServingError(errors.DATA_LOSS, "broken version %d" % version)
+        return _Servable(version)
+
+
+def _registry(base, loader, labels=None):
+    models = registry.ModelRegistry(loader, poll_wait_seconds=-1, max_load_retries=0)
+    config = model_server_config_pb2.ModelConfig(name="m", base_path=str(base))
+    config.model_version_policy.all.SetInParent()
+    for label, version in (labels or {}).items():
+        config.version_labels[label] = version
+    models.configure([config])
+    return models
+
+
+def _state(models, version):
+    try:
+        status = models.status("m").model_version_status
+    except errors.ServingError:  # no version record yet
+        return None
+    return {entry.version: entry.state for entry in status}.get(version)
+
+
+def _served(models, version=None, label=None):
+    with models.acquire("m", version, label) as servable:
+        return servable.version
+
+
+def _not_found(models, version=None, label=None):
+    with pytest.raises(errors.ServingError) as caught:
+        _served(models, version, label)
+    return caught.value.code, caught.value.message
+
+
+def _wait_for(predicate):
+    for _ in range(300):
+        if predicate():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+def loading(tmp_path):
+    """Version 1 AVAILABLE, version 2 held in LOADING; label 'canary' points at 2."""
+    (tmp_path / "1").mkdir()
+    loader = _HeldLoader(hold={2})
+    models = _registry(tmp_path, loader, labels={"stable": 1, "canary": 2})
+    models.poll()
+    (tmp_path / "2").mkdir()
+    poll = threading.Thread(target=models.poll)
+    poll.start()
+    _wait_for(lambda: _state(models, 2) == LOADING and _state(models, 1) == AVAILABLE)
+    yield models
+    loader.release.set()
+    poll.join()
+
+
+def test_a_version_still_loading_is_never_served(loading):
+    assert _served(loading) == 1  # the latest AVAILABLE version, not the newer one that loads
+    assert _not_found(loading, 2) == (errors.NOT_FOUND, "Servable not found for request: Specific(m, 2)")
+    assert _not_found(loading, label="canary") == (errors.NOT_FOUND, "Servable not found for request: Specific(m, 2)")
+    assert _served(loading, label="stable") == 1
+
+
+def test_a_loading_version_serves_once_it_is_available(loading):
+    loading._load_servable.release.set()
+    _wait_for(lambda: _state(loading, 2) == AVAILABLE)
+    assert _served(loading) == 2 and _served(loading, 2) == 2
+
+
+def test_a_model_whose_only_version_is_loading_answers_not_found(tmp_path):
+    (tmp_path / "1").mkdir()
+    loader = _HeldLoader(hold={1})
+    models = _registry(tmp_path, loader)
+    poll = threading.Thread(target=models.poll)
+    poll.start()
+    try:
+        _wait_for(lambda: _state(models, 1) == LOADING)
+        assert _not_found(models) == (errors.NOT_FOUND, "Servable not found for request: Latest(m)")
+    finally:
+        loader.release.set()
+        poll.join()
+
+
+def test_a_failed_version_is_never_served(tmp_path):
+    for version in ("1", "2"):
+        (tmp_path / version).mkdir()
+    models = _registry(tmp_path, _HeldLoader(fail={2}))
+    models.poll()
+    assert _state(models, 2) == END and _state(models, 1) == AVAILABLE
+    assert _served(models) == 1
+    assert _not_found(models, 2) == (errors.NOT_FOUND, "Servable not found for request: Specific(m, 2)")
+
+
+def test_an_unloading_version_is_never_served(tmp_path):
+    (tmp_path / "1").mkdir()
+    models = _registry(tmp_path, _HeldLoader())
+    models.poll()
+    with models.acquire("m", 1):
+        (tmp_path / "1").rename(tmp_path / "gone")
+        unload = threading.Thread(target=models.poll)
+        unload.start()
+        _wait_for(lambda: _state(models, 1) == UNLOADING)  # waits for the request in flight
+        assert _not_found(models, 1) == (errors.NOT_FOUND, "Servable not found for request: Specific(m, 1)")
+        assert _not_found(models) == (errors.NOT_FOUND, "Servable not found for request: Latest(m)")
+    unload.join()
+    assert _state(models, 1) == END
