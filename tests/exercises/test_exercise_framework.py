@@ -47,8 +47,9 @@ def test_hint_and_solution_print_for_the_learner(capsys):
 
 
 def test_an_unknown_exercise_lists_the_known_ones():
-    with pytest.raises(KeyError, match="no exercise '00.9'; the exercises are 00.1, 00.2, 01.1"):
-        exercises.hint("00.9")
+    for unknown in ("00.9", "99.1", "nonsense"):
+        with pytest.raises(KeyError, match="no exercise '{}'; the exercises are 00.1, 00.2, 01.1".format(unknown)):
+            exercises.hint(unknown)
 
 
 def test_progress_reports_each_exercise_from_the_recorded_verdicts(build_dir):

@@ -38,20 +38,13 @@ def exercise(id, title, level, minutes, hint):
 
 
 def call(fn, *args, **kwargs):
-    """Call the learner's ``fn``; a starter that raises ``NotImplementedError`` counts as not attempted."""
+    """Call the learner's ``fn``; ``...`` or a starter that raises ``NotImplementedError`` is not attempted."""
     if fn is Ellipsis:
         raise NotAttempted()
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
         raise NotAttempted() from None
-
-
-def expect_value(answer):
-    """The learner's value, or not attempted while it is still ``...``."""
-    if answer is Ellipsis:
-        raise NotAttempted()
-    return answer
 
 
 def all_exercises():
@@ -63,17 +56,17 @@ def all_exercises():
 
 def get(id):
     """The exercise ``id`` (e.g. ``"02.1"``)."""
-    importlib.import_module(".nb" + id.split(".")[0], __name__)
+    all_exercises()
     if id not in _REGISTRY:
         raise KeyError("no exercise {!r}; the exercises are {}".format(id, ", ".join(e.id for e in all_exercises())))
     return _REGISTRY[id]
 
 
-def run(id, answer, **context):
+def run(id, answer):
     """Run exercise ``id``'s check on ``answer``; return a ``Verdict`` (nothing printed, nothing recorded)."""
     ex = get(id)
     try:
-        right = ex.check(answer, **context)
+        right = ex.check(answer)
     except NotAttempted:
         return Verdict(id, NOT_ATTEMPTED, "complete the starter cell above, run it, then run this check again")
     except Wrong as wrong:
@@ -87,9 +80,9 @@ def record(verdict):
     path.write_text(json.dumps(dict(verdict._asdict(), time=int(time.time()))))
 
 
-def check(id, answer, **context):
+def check(id, answer):
     """Check the learner's answer to exercise ``id``; print the verdict and record it."""
-    verdict = run(id, answer, **context)
+    verdict = run(id, answer)
     record(verdict)
     ex = get(id)
     if verdict.status == SOLVED:
