@@ -6,7 +6,7 @@ NB ?=
 PARAMS ?=
 RUN_ARGS := $(if $(NB),--only $(NB)) $(PARAMS)
 
-.PHONY: help setup course notebooks test bench progress wheelhouse lock clean
+.PHONY: help setup course notebooks test bench progress wheelhouse mutation lock clean
 
 help:
 	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench      latency and throughput: in-process vs gRPC vs REST, plus a load test"
 	@echo "make progress   which exercises are solved, from the checks run in this copy"
 	@echo "make wheelhouse wheels of every dependency in wheelhouse/, for offline rooms (setup then uses it)"
+	@echo "make mutation   mutation testing of the model server (mutmut; minutes, not part of make test)"
 	@echo "make lock       re-resolve requirements.txt into requirements.lock"
 	@echo "make clean      remove build/ (all generated artifacts)"
 
@@ -39,6 +40,9 @@ progress: setup
 
 wheelhouse: setup
 	scripts/wheelhouse.sh
+
+mutation: setup
+	scripts/mutation.sh
 
 lock:
 	scripts/lock.sh

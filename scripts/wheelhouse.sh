@@ -17,5 +17,5 @@ if ! "$PY" -m pip wheel --disable-pip-version-check -q --wheel-dir "$HOUSE" \
   echo "error: building the wheelhouse failed (see pip's message above); check the network and run it again." >&2
   exit 1
 fi
-echo "wheelhouse: $(ls "$HOUSE"/*.whl | wc -l) wheels, $(du -sh "$HOUSE" | cut -f1)."
+echo "wheelhouse: $(find "$HOUSE" -name "*.whl" | wc -l) wheels, $(du -sh "$HOUSE" | cut -f1)."
 echo "  Copy the repository with $HOUSE/ to each machine and run 'make setup' there: no network needed."

@@ -98,3 +98,12 @@ def test_wheelhouse_without_a_venv_says_to_run_setup_first(tmp_path):
     shutil.copy(str(ROOT / "scripts" / "wheelhouse.sh"), str(scripts))
     result = subprocess.run([str(scripts / "wheelhouse.sh")], capture_output=True, text=True)
     assert result.returncode == 1 and "run 'make setup' first" in result.stderr
+
+
+def test_the_setup_wheelhouse_and_mutation_scripts_are_shellcheck_clean():
+    import sys
+
+    shellcheck = os.path.join(os.path.dirname(sys.executable), "shellcheck")
+    scripts = [str(ROOT / "scripts" / name) for name in ("setup.sh", "wheelhouse.sh", "mutation.sh")]
+    result = subprocess.run([shellcheck] + scripts, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -145,3 +145,75 @@ def test_multi_inference_rules():
            servable, [("nope", REGRESS)], [b"x"])
     _fails("UNIMPLEMENTED", "Unsupported signature method_name: " + PREDICT, inference.multi_inference,
            servable, [("r", PREDICT)], [b"x"])
+
+
+class _Recording(_Servable):
+    """A servable that records what predict feeds and fetches, and returns one array per fetch."""
+
+    def run(self, feeds, fetches, timeout_ms=0):
+        self.fed, self.fetched, self.timeout_ms = feeds, fetches, timeout_ms
+        return [np.full(1, index, np.float32) for index, _ in enumerate(fetches)]
+
+
+def _predictor(method=PREDICT):
+    signature = _signature({"a": "in_a", "b": "in_b"}, {"y": "out_y", "z": "out_z"}, method)
+    return _Recording({"serving_default": signature, "p": signature}, {})
+
+
+@pytest.mark.parametrize("method", [PREDICT, CLASSIFY, REGRESS])
+def test_predict_feeds_each_alias_by_tensor_name_and_returns_outputs_in_alias_order(method):
+    servable = _predictor(method)
+    outputs = inference.predict(servable, "p", {"b": 2, "a": 1}, timeout_ms=250)
+    assert servable.fed == {"in_a:0": 1, "in_b:0": 2}
+    assert servable.fetched == ["out_y:0", "out_z:0"] and servable.timeout_ms == 250
+    assert [alias for alias, _ in outputs] == ["y", "z"]
+    assert [value.tolist() for _, value in outputs] == [[0.0], [1.0]]
+
+
+def test_an_output_filter_fetches_only_those_outputs_in_its_order():
+    servable = _predictor()
+    assert [alias for alias, _ in inference.predict(servable, "p", {"a": 1, "b": 2}, ["z"])] == ["z"]
+    assert servable.fetched == ["out_z:0"]
+    assert [alias for alias, _ in inference.predict(servable, "p", {"a": 1, "b": 2}, ["z", "y"])] == ["z", "y"]
+
+
+@pytest.mark.parametrize("inputs, output_filter, code, message", [
+    ({"a": 1}, (), "INVALID_ARGUMENT",
+     "input size does not match signature: 1!=2 len({a}) != len({a,b}). Sent extra: {}. Missing but required: {b}."),
+    ({"a": 1, "b": 2, "c": 3}, (), "INVALID_ARGUMENT",
+     "input size does not match signature: 3!=2 len({a,b,c}) != len({a,b}). Sent extra: {c}. "
+     "Missing but required: {}."),
+    ({"a": 1, "c": 3}, (), "INVALID_ARGUMENT",
+     "input tensor alias not found in signature: c. Inputs expected to be in the set {a,b}."),
+    ({"a": 1, "b": 2}, ["w"], "INVALID_ARGUMENT",
+     "output tensor alias not found in signature: w Outputs expected to be in the set {y,z}."),
+    ({"a": 1, "b": 2}, ["y", "y"], "INVALID_ARGUMENT", "duplicate output tensor alias: y"),
+])
+def test_predict_request_rules(inputs, output_filter, code, message):
+    _fails(code, message, inference.predict, _predictor(), "p", inputs, output_filter)
+
+
+def test_predict_refuses_a_signature_of_another_method_as_an_internal_error():
+    _fails("INTERNAL", "Expected prediction signature method_name to be one of {tensorflow/serving/predict, "
+                       "tensorflow/serving/classify, tensorflow/serving/regress}. Was: my/custom_method",
+           inference.predict, _predictor("my/custom_method"), "p", {"a": 1, "b": 2})
+
+
+def test_an_empty_signature_name_means_serving_default_and_unknown_names_are_reported():
+    assert inference.signature_key("") == "serving_default" == inference.DEFAULT_SIGNATURE
+    assert inference.signature_key("p") == "p"
+    _fails("INVALID_ARGUMENT", "No signature was found with the name: nope", inference.classify,
+           _predictor(), "nope", [b"x"])
+    _fails("INVALID_ARGUMENT", "Expected classification signature method_name to be tensorflow/serving/classify. "
+                               "Was: tensorflow/serving/predict", inference.classify, _predictor(), "", [b"x"])
+    _fails("INVALID_ARGUMENT", "Expected regression signature method_name to be tensorflow/serving/regress. "
+                               "Was: tensorflow/serving/predict", inference.regress, _predictor(), "p", [b"x"])
+
+
+def test_examples_are_fed_as_one_string_vector():
+    servable = _Recording({"r": REGRESSION}, {})
+    servable.run = lambda feeds, fetches, timeout_ms=0: (setattr(servable, "fed", feeds) or
+                                                         [np.array([0.5, 0.5], np.float32)])
+    inference.regress(servable, "r", [b"x", b"y"])
+    fed = servable.fed["in:0"]
+    assert fed.dtype == object and fed.tolist() == [b"x", b"y"]
