@@ -68,3 +68,16 @@ def test_training_columns_are_found_in_either_precision():
     blob = b"head" + np.asarray(train_x["PetalWidth"], np.float32).tobytes() + np.asarray(train_y).tobytes()
     assert audit.training_columns_in(blob) == ["PetalWidth", "Species"]
     assert audit.training_columns_in(b"nothing here") == []
+
+
+def test_a_text_savedmodel_is_read_like_a_binary_one(module_build_dir, tmp_path):
+    from google.protobuf import text_format
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    binary = lowlevel.ensure_savedmodel()
+    text_dir = tmp_path / "1"
+    text_dir.mkdir()
+    saved_model = saved_model_pb2.SavedModel.FromString((binary / "saved_model.pb").read_bytes())
+    (text_dir / "saved_model.pbtxt").write_text(text_format.MessageToString(saved_model))
+    assert audit.graph_defs(text_dir) == audit.graph_defs(binary)
+    assert audit.inspect(text_dir).nodes == audit.inspect(binary).nodes

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from google.protobuf import text_format
 from tensorflow.core.protobuf import saved_model_pb2
 
 from . import data
@@ -13,11 +14,14 @@ Report = collections.namedtuple("Report", [
 
 
 def graph_defs(path):
-    """The GraphDefs stored at ``path``: a SavedModel folder, a checkpoint ``.meta`` or a frozen ``.pb``."""
+    """The GraphDefs at ``path``: a SavedModel folder (binary or text), a checkpoint ``.meta``, a frozen ``.pb``."""
     path = Path(path)
     if path.is_dir():
         saved_model = saved_model_pb2.SavedModel()
-        saved_model.ParseFromString((path / "saved_model.pb").read_bytes())
+        if (path / "saved_model.pb").is_file():
+            saved_model.ParseFromString((path / "saved_model.pb").read_bytes())
+        else:  # written with save(as_text=True)
+            text_format.Merge((path / "saved_model.pbtxt").read_text(), saved_model)
         return [meta_graph.graph_def for meta_graph in saved_model.meta_graphs]
     if path.suffix == ".meta":
         meta_graph = tf.MetaGraphDef()
