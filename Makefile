@@ -6,7 +6,7 @@ NB ?=
 PARAMS ?=
 RUN_ARGS := $(if $(NB),--only $(NB)) $(PARAMS)
 
-.PHONY: help setup course notebooks test bench progress wheelhouse mutation lock clean
+.PHONY: help setup course notebooks test bench progress wheelhouse mutation planted-bugs lock clean
 
 help:
 	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
@@ -17,6 +17,7 @@ help:
 	@echo "make progress   which exercises are solved, from the checks run in this copy"
 	@echo "make wheelhouse wheels of every dependency in wheelhouse/, for offline rooms (setup then uses it)"
 	@echo "make mutation   mutation testing of the model server (mutmut; minutes, not part of make test)"
+	@echo "make planted-bugs  plant each catalogued realistic bug and show which test catches it"
 	@echo "make lock       re-resolve requirements.txt into requirements.lock"
 	@echo "make clean      remove build/ (all generated artifacts)"
 
@@ -43,6 +44,9 @@ wheelhouse: setup
 
 mutation: setup
 	scripts/mutation.sh
+
+planted-bugs: setup
+	$(PY) scripts/planted_bugs.py
 
 lock:
 	scripts/lock.sh

@@ -223,6 +223,9 @@ def _multi(names):
 @pytest.mark.parametrize("names, code, message", [
     ([("half_plus_two", "regress_x_to_y"), ("versioned", "regress_x_to_y2")], grpc.StatusCode.INVALID_ARGUMENT,
      "All ModelSpecs in a MultiInferenceRequest must access the same model name."),
+    ([("half_plus_two", "regress_x_to_y"), ("", "regress_x_to_y2")], grpc.StatusCode.INVALID_ARGUMENT,
+     "Found ModelSpec with an empty model name."),
+    # The servable is looked up by the first task's spec before the tasks are checked (multi_inference_helper.cc).
     ([("", "regress_x_to_y")], grpc.StatusCode.NOT_FOUND, "Servable not found for request: Latest()"),
     ([("nope", "regress_x_to_y")], grpc.StatusCode.NOT_FOUND, "Servable not found for request: Latest(nope)"),
 ])
