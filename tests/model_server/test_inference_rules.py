@@ -24,6 +24,8 @@ def _signature(inputs, outputs, method):
 class _Servable(object):
     """Signatures by key; run() returns the arrays set in ``values`` for the fetched tensor names."""
 
+    name = "fake"  # the model name the metrics are recorded under
+
     def __init__(self, signatures, values):
         self.signatures, self.values = signatures, values
 

@@ -73,7 +73,7 @@ FLAGS = [
     Flag("enable_model_warmup", "bool", True, "Enables model warmup, which triggers lazy initializations "
          "(such as TF optimizations) at load time, to reduce first request latency.", None),
     Flag("monitoring_config_file", "string", "", "If non-empty, read an ascii MonitoringConfig protobuf from "
-         "the supplied file name", "there is no monitoring endpoint"),
+         "the supplied file name", None),
     Flag("allow_version_labels_for_unavailable_models", "bool", False, "If true, allows assigning unused "
          "version labels to models that are not available yet.", None),
     Flag("version", "bool", False, "Display version", None),

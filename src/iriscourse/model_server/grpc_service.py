@@ -8,7 +8,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      model_management_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 
-from . import errors, inference, registry, tensor_proto
+from . import errors, inference, monitoring, registry, tensor_proto
 
 LOG = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self._models = models
 
     @_rpc
+    @monitoring.counted_rpc("Predict")
     def Predict(self, request, context):
         """Run a signature on named input tensors."""
         spec = _model_spec(request)
@@ -115,6 +116,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         return response
 
     @_rpc
+    @monitoring.counted_rpc("Classify")
     def Classify(self, request, context):
         """Classify tf.Examples with a classification signature."""
         spec = _model_spec(request)
@@ -128,6 +130,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         return response
 
     @_rpc
+    @monitoring.counted_rpc("Regress")
     def Regress(self, request, context):
         """Regress tf.Examples with a regression signature."""
         spec = _model_spec(request)

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import types_pb2
 
-from . import errors
+from . import errors, monitoring
 
 DEFAULT_SIGNATURE = "serving_default"
 PREDICT_METHOD = "tensorflow/serving/predict"
@@ -69,7 +69,8 @@ def predict(servable, key, inputs, output_filter=(), timeout_ms=0):
                 % (alias, _keys(signature.inputs)))
         feeds[signature.inputs[alias].name] = inputs[alias]
     aliases = _output_aliases(signature, output_filter)
-    values = servable.run(feeds, [signature.outputs[alias].name for alias in aliases], timeout_ms)
+    with monitoring.runtime_latency(servable.name, "Predict"):
+        values = servable.run(feeds, [signature.outputs[alias].name for alias in aliases], timeout_ms)
     return list(zip(aliases, values))
 
 
@@ -180,7 +181,8 @@ def classify(servable, signature_name, serialized, timeout_ms=0):
     """Classify serialized tf.Examples: (signature key, [[(label, score), ...] per example])."""
     key, signature = _find_signature(servable, signature_name, CLASSIFY_METHOD, "classification")
     input_name, output_names = _classification_tensors(signature)
-    values = _run_examples(servable, input_name, output_names, serialized, timeout_ms)
+    with monitoring.runtime_latency(servable.name, "Classify"):
+        values = _run_examples(servable, input_name, output_names, serialized, timeout_ms)
     return key, _classifications(signature, len(serialized), values)
 
 
@@ -188,7 +190,8 @@ def regress(servable, signature_name, serialized, timeout_ms=0):
     """Regress serialized tf.Examples: (signature key, [value per example])."""
     key, signature = _find_signature(servable, signature_name, REGRESS_METHOD, "regression")
     input_name, output_names = _regression_tensors(signature)
-    values = _run_examples(servable, input_name, output_names, serialized, timeout_ms)
+    with monitoring.runtime_latency(servable.name, "Regress"):
+        values = _run_examples(servable, input_name, output_names, serialized, timeout_ms)
     return key, _regressions(signature, len(serialized), values)
 
 
@@ -219,6 +222,7 @@ def multi_inference(servable, tasks, serialized, timeout_ms=0):
         output_names.update(task_outputs)
         plans.append((method, key, signature))
     values = _run_examples(servable, input_name, sorted(output_names), serialized, timeout_ms)
+    monitoring.record_example_count(servable.name, len(serialized))
     results = []
     for method, key, signature in plans:
         post_process = _classifications if method == CLASSIFY_METHOD else _regressions

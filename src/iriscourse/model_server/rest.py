@@ -1,4 +1,4 @@
-"""TF Serving's HTTP/REST API (/v1/models/...) served by tornado.
+"""TF Serving's HTTP/REST API (/v1/models/...) and the Prometheus metrics page, served by tornado.
 
 `RestApi.handle(method, uri, body)` is the whole API as a plain function; it
 runs in a thread pool (TensorFlow releases the GIL), while tornado's event
@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 from concurrent import futures
 from urllib.parse import unquote
 
@@ -21,7 +22,7 @@ import tornado.netutil
 from google.protobuf import json_format
 from tensorflow_serving.apis import model_pb2
 
-from . import errors, inference, json_tensor
+from . import errors, inference, json_tensor, monitoring
 
 LOG = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ _INFERENCE_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/([0-9]+)|/labels/
                              re.IGNORECASE)
 _MODEL_PATH = re.compile(r"/v1/models(?:/([^/:]+))?(?:/versions/([0-9]+)|/labels/([^/:]+))?(/metadata)?",
                          re.IGNORECASE)
+_URI_PATH = re.compile(r"[^?#]*")
 _INT64_MAX = 2 ** 63 - 1
 _HARD_BODY_LIMIT = 1 << 30  # beyond this tornado drops the connection instead of reading on
 
@@ -54,6 +56,15 @@ def _version(text):
     return version
 
 
+def _monitored_call(method, uri):
+    """(model name, API) under which TF Serving's REST front end counts a /v1/ call ("" when not parsed)."""
+    match = (_INFERENCE_PATH.fullmatch(uri) if method == "POST" else
+             _MODEL_PATH.fullmatch(uri) if method == "GET" else None)
+    if match is None:
+        return "", ""
+    return unquote(match.group(1) or ""), match.group(4) if method == "POST" else ""
+
+
 def error_response(status, message):
     """A JSON error response {"error": message}."""
     return Response(status, _JSON, json_tensor.utf8_bytes(json_tensor.error_response(message)))
@@ -62,23 +73,34 @@ def error_response(status, message):
 class RestApi(object):
     """The /v1/ REST API as a function of (method, uri, body)."""
 
-    def __init__(self, models, timeout_ms):
+    def __init__(self, models, timeout_ms, metrics_path=None):
         self._models = models
         self._timeout_ms = timeout_ms
+        self._metrics_path = metrics_path  # where the Prometheus page is served (None: nowhere)
 
     def handle(self, method, uri, body):
         """Answer one HTTP request; never raises."""
+        if self._metrics_path is not None and _URI_PATH.match(uri).group() == self._metrics_path:
+            status, page = monitoring.metrics_page(self._metrics_path, uri)
+            return Response(status, monitoring.CONTENT_TYPE, page.encode("utf-8"))
         if not _API_PATH.match(uri):
             return Response(404, _HTML, _NOT_FOUND_PAGE)
+        started = time.monotonic()
+        response, code = self._answer(method, uri, body)
+        monitoring.record_request(*_monitored_call(method, uri), "REST", code, started)
+        return response
+
+    def _answer(self, method, uri, body):
+        """The response to a /v1/ call and its status code."""
         try:
-            return Response(200, _JSON, json_tensor.utf8_bytes(self._dispatch(method, uri, body)))
+            return Response(200, _JSON, json_tensor.utf8_bytes(self._dispatch(method, uri, body))), errors.OK
         except errors.ServingError as error:
-            return error_response(error.http_status, error.message)
+            return error_response(error.http_status, error.message), error.code
         except RecursionError:
-            return error_response(400, "The request is nested too deeply to be processed")
+            return error_response(400, "The request is nested too deeply to be processed"), errors.INVALID_ARGUMENT
         except Exception as error:  # pylint: disable=broad-except
             LOG.exception("Unexpected failure handling %s %s", method, uri)
-            return error_response(500, "Internal error: %s: %s" % (type(error).__name__, error))
+            return error_response(500, "Internal error: %s: %s" % (type(error).__name__, error)), errors.INTERNAL
 
     def _dispatch(self, method, uri, body):
         match = _INFERENCE_PATH.fullmatch(uri)

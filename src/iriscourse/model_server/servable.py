@@ -20,7 +20,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
 
-from . import errors
+from . import errors, monitoring
 
 LOG = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class Servable(object):
         self._graph = tf.Graph()
         self._session = tf.Session(graph=self._graph, config=config or session_config())
         try:
-            meta_graph = tf.saved_model.loader.load(self._session, list(tags), path)
+            with monitoring.saved_model_load(path):
+                meta_graph = tf.saved_model.loader.load(self._session, list(tags), path)
         except Exception as error:  # any loader failure becomes a load status, never a crash
             self._session.close()
             raise _load_error(error, path)
@@ -168,7 +169,9 @@ class Servable(object):
         arrays = [self._checked_feed(name, feeds[name]) for name in feed_names]
         unique_fetches = tuple(OrderedDict.fromkeys(fetches))
         try:
-            values = self._callable(feed_names, unique_fetches, int(timeout_ms))(*arrays)
+            run = self._callable(feed_names, unique_fetches, int(timeout_ms))
+            with monitoring.graph_run():  # the run itself: building the callable is no graph run
+                values = run(*arrays)
         except tf.errors.OpError as error:
             raise errors.from_tf_error(error)
         except (TypeError, ValueError) as error:

@@ -11,7 +11,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from . import errors, grpc_service, registry, rest, servable
+from . import errors, grpc_service, monitoring, registry, rest, servable
 
 LOG = logging.getLogger(__name__)
 
@@ -105,6 +105,16 @@ def _start_grpc(flags, models, stop):
     return server
 
 
+def _metrics_path(flags):
+    """Where --monitoring_config_file puts the Prometheus page (None: nowhere); raises StartupError."""
+    if not flags.monitoring_config_file:
+        return None
+    try:
+        return monitoring.metrics_path(monitoring.read_config_file(flags.monitoring_config_file))
+    except errors.ServingError as error:
+        raise StartupError(error)
+
+
 def _start_rest(flags, models):
     """The REST server, or None when it is off or cannot bind (logged, as the real server does)."""
     if not flags.rest_api_port:
@@ -113,11 +123,13 @@ def _start_rest(flags, models):
         LOG.error("--rest_api_port cannot be the same as --port. Please use a different port for HTTP/REST API. "
                   "Skipped exporting HTTP/REST API.")
         return None
+    metrics_path = _metrics_path(flags)
     shown = _host_port("localhost" if flags.bind_address == "127.0.0.1" else flags.bind_address,
                        flags.rest_api_port)
     try:
-        server = rest.RestServer(rest.RestApi(models, flags.rest_api_timeout_in_ms), flags.bind_address,
-                                 flags.rest_api_port, flags.rest_api_num_threads, flags.rest_api_max_body_bytes)
+        api = rest.RestApi(models, flags.rest_api_timeout_in_ms, metrics_path)
+        server = rest.RestServer(api, flags.bind_address, flags.rest_api_port, flags.rest_api_num_threads,
+                                 flags.rest_api_max_body_bytes)
     except OSError as error:
         LOG.error("Failed to start HTTP Server at %s: %s", shown, error)
         return None
@@ -171,7 +183,12 @@ def run(flags, stop):
     except StartupError:
         models.close()
         raise
-    rest_server = _start_rest(flags, models)
+    try:
+        rest_server = _start_rest(flags, models)
+    except StartupError:
+        grpc_server.stop(None).wait()
+        models.close()
+        raise
     if flags.model_config_file and flags.model_config_file_poll_wait_seconds > 0:
         threading.Thread(target=_watch_config_file, args=(flags, models, stop), name="config-file-poll",
                          daemon=True).start()
