@@ -72,6 +72,8 @@ FLAGS = [
          "grpc.max_connection_age_ms=2000", None),
     Flag("enable_model_warmup", "bool", True, "Enables model warmup, which triggers lazy initializations "
          "(such as TF optimizations) at load time, to reduce first request latency.", None),
+    Flag("num_request_iterations_for_warmup", "int32", 0, "Number of times a request is iterated during "
+         "warmup replay. This value is used only if > 0.", None),
     Flag("monitoring_config_file", "string", "", "If non-empty, read an ascii MonitoringConfig protobuf from "
          "the supplied file name", None),
     Flag("allow_version_labels_for_unavailable_models", "bool", False, "If true, allows assigning unused "

@@ -69,6 +69,44 @@ def _serialized_examples(model_input):
     return []
 
 
+def run_predict(servable, request, timeout_ms=0):
+    """A PredictRequest on a servable (TF Serving's RunPredict): (signature key, [(alias, array)])."""
+    key = inference.signature_key(request.model_spec.signature_name)
+    if key not in servable.signatures:
+        raise errors.failed_precondition('Serving signature key "%s" not found.' % key)
+    inputs = {}
+    for alias, proto in request.inputs.items():
+        try:
+            inputs[alias] = tensor_proto.to_ndarray(proto)
+        except tensor_proto.TensorParseError:
+            raise errors.invalid_argument("tensor parsing error: %s" % alias)
+    return key, inference.predict(servable, key, inputs, request.output_filter, timeout_ms)
+
+
+def run_classify(servable, request, timeout_ms=0):
+    """A ClassificationRequest on a servable (RunClassify): (signature key, classifications)."""
+    return inference.classify(servable, request.model_spec.signature_name, _serialized_examples(request.input),
+                              timeout_ms)
+
+
+def run_regress(servable, request, timeout_ms=0):
+    """A RegressionRequest on a servable (RunRegress): (signature key, values)."""
+    return inference.regress(servable, request.model_spec.signature_name, _serialized_examples(request.input),
+                             timeout_ms)
+
+
+def run_multi_inference(servable, request, timeout_ms=0):
+    """A MultiInferenceRequest on a servable (RunMultiInference): [(method, signature key, results)]."""
+    for task in request.tasks:
+        if not task.model_spec.name:
+            raise errors.invalid_argument("Found ModelSpec with an empty model name.")
+        if task.model_spec.name != request.tasks[0].model_spec.name:
+            raise errors.invalid_argument(
+                "All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+    tasks = [(task.model_spec.signature_name, task.method_name) for task in request.tasks]
+    return inference.multi_inference(servable, tasks, _serialized_examples(request.input), timeout_ms)
+
+
 def _fill_spec(spec, name, version, signature_key):
     spec.name = name
     spec.version.value = version
@@ -99,16 +137,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         """Run a signature on named input tensors."""
         spec = _model_spec(request)
         with self._models.acquire(*_target(spec)) as servable:
-            key = inference.signature_key(spec.signature_name)
-            if key not in servable.signatures:
-                raise errors.failed_precondition('Serving signature key "%s" not found.' % key)
-            inputs = {}
-            for alias, proto in request.inputs.items():
-                try:
-                    inputs[alias] = tensor_proto.to_ndarray(proto)
-                except tensor_proto.TensorParseError:
-                    raise errors.invalid_argument("tensor parsing error: %s" % alias)
-            outputs = inference.predict(servable, key, inputs, request.output_filter, _timeout_ms(context))
+            key, outputs = run_predict(servable, request, _timeout_ms(context))
             response = predict_pb2.PredictResponse()
             _fill_spec(response.model_spec, spec.name, servable.version, key)
         for alias, array in outputs:
@@ -120,10 +149,8 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def Classify(self, request, context):
         """Classify tf.Examples with a classification signature."""
         spec = _model_spec(request)
-        serialized = _serialized_examples(request.input)
         with self._models.acquire(*_target(spec)) as servable:
-            key, classifications = inference.classify(servable, spec.signature_name, serialized,
-                                                      _timeout_ms(context))
+            key, classifications = run_classify(servable, request, _timeout_ms(context))
             response = classification_pb2.ClassificationResponse()
             _fill_spec(response.model_spec, spec.name, servable.version, key)
         _fill_classifications(response.result, classifications)
@@ -134,9 +161,8 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
     def Regress(self, request, context):
         """Regress tf.Examples with a regression signature."""
         spec = _model_spec(request)
-        serialized = _serialized_examples(request.input)
         with self._models.acquire(*_target(spec)) as servable:
-            key, values = inference.regress(servable, spec.signature_name, serialized, _timeout_ms(context))
+            key, values = run_regress(servable, request, _timeout_ms(context))
             response = regression_pb2.RegressionResponse()
             _fill_spec(response.model_spec, spec.name, servable.version, key)
         _fill_regressions(response.result, values)
@@ -147,15 +173,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         """Run several classify/regress signatures of one model on the same tf.Examples."""
         first = request.tasks[0].model_spec if request.tasks else None
         with self._models.acquire(*_target(first or inference_pb2.InferenceTask().model_spec)) as servable:
-            for task in request.tasks:
-                if not task.model_spec.name:
-                    raise errors.invalid_argument("Found ModelSpec with an empty model name.")
-                if task.model_spec.name != first.name:
-                    raise errors.invalid_argument(
-                        "All ModelSpecs in a MultiInferenceRequest must access the same model name.")
-            tasks = [(task.model_spec.signature_name, task.method_name) for task in request.tasks]
-            results = inference.multi_inference(servable, tasks, _serialized_examples(request.input),
-                                                _timeout_ms(context))
+            results = run_multi_inference(servable, request, _timeout_ms(context))
             response = inference_pb2.MultiInferenceResponse()
             for method, key, values in results:
                 result = response.results.add()

@@ -6,7 +6,6 @@ decides which fed shapes work. String inputs that reach a ParseExample-family
 op are checked with the protobuf parser first, because TF 1.13's parser can
 take the whole process down on malformed bytes.
 """
-import logging
 import os
 import threading
 import weakref
@@ -20,9 +19,8 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
 
-from . import errors, monitoring
+from . import errors, monitoring, warmup
 
-LOG = logging.getLogger(__name__)
 
 _PARSE_OPS = {
     "ParseExample": example_pb2.Example,
@@ -39,7 +37,6 @@ _CALLABLE_CACHE_SIZE = 64
 # TensorFlow's inter-op pool and back: the front end's thread pool is the pool (ops still use intra-op threads).
 _CALLER_THREAD = -1
 _MESSAGE_VALUE_LIMIT = 256
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def session_config(intra_op_threads=0, inter_op_threads=0):
@@ -74,7 +71,7 @@ def _load_error(error, path):
 class Servable(object):
     """A SavedModel version loaded into its own tf.Graph and tf.Session."""
 
-    def __init__(self, name, version, path, tags, config=None):
+    def __init__(self, name, version, path, tags, config=None, warmup_iterations=None):
         self.name, self.version, self.path = name, version, path
         if not any(tf.gfile.Exists(os.path.join(path, filename))
                    for filename in ("saved_model.pb", "saved_model.pbtxt")):
@@ -92,9 +89,12 @@ class Servable(object):
         self._example_inputs = self._find_example_inputs()
         self._callables = OrderedDict()
         self._lock = threading.Lock()
-        if tf.gfile.Exists(os.path.join(path, WARMUP_FILE)):
-            LOG.info("Not replaying %s: model warmup is not supported by local_model_server",
-                     os.path.join(path, WARMUP_FILE))
+        if warmup_iterations is not None:  # None: --enable_model_warmup=false; a failure fails the load
+            try:
+                warmup.run(self, warmup_iterations)
+            except Exception:
+                self.close()
+                raise
 
     def signature_def_map(self):
         """The signatures as the SignatureDefMap that model metadata returns."""

@@ -65,8 +65,10 @@ def _load_models(flags, stop):
         flags.tensorflow_intra_op_parallelism or flags.tensorflow_session_parallelism,
         flags.tensorflow_inter_op_parallelism or flags.tensorflow_session_parallelism)
 
+    warmup_iterations = flags.num_request_iterations_for_warmup if flags.enable_model_warmup else None
+
     def load(name, version, path):
-        return servable.Servable(name, version, path, tags, session_config)
+        return servable.Servable(name, version, path, tags, session_config, warmup_iterations=warmup_iterations)
 
     models = registry.ModelRegistry(load, flags.file_system_poll_wait_seconds, max(flags.max_num_load_retries, 0),
                                     max(flags.load_retry_interval_micros, 0) / 1e6)
