@@ -55,8 +55,8 @@ def free_port(preferred=None, avoid=()):
 def write_model_config(path, models):
     """Write a ModelServerConfig text proto serving ``models`` ({name: base_path}); return its path.
 
-    Relative base paths are kept: the server resolves them against its working directory,
-    which is the one it was started from.
+    Base paths are written as given. tensorflow_model_server refuses relative ones (INVALID_ARGUMENT
+    "Expected model ... to have an absolute path or URI"), so ``start`` passes absolute paths.
     """
     entries = "".join(
         '  config {{\n    name: "{}"\n    base_path: "{}"\n    model_platform: "tensorflow"\n  }}\n'.format(
@@ -172,11 +172,12 @@ def start(name, models=None, model_name=None, model_base_path=None, grpc_port=85
         args = ["--model_config_file={}".format(model_config_file)]
         names = list(models)
     elif models:
-        config = write_model_config(paths.artifact("serving", name, "models.config"), models)
+        config = write_model_config(paths.artifact("serving", name, "models.config"),
+                                    {model: Path(base).resolve() for model, base in models.items()})
         args = ["--model_config_file={}".format(config)]
         names = list(models)
     else:
-        args = ["--model_name={}".format(model_name), "--model_base_path={}".format(model_base_path)]
+        args = ["--model_name={}".format(model_name), "--model_base_path={}".format(Path(model_base_path).resolve())]
         names = [model_name]
     server = ModelServer(name, args + list(extra_args), grpc, rest, paths.artifact("serving", name, "server.log"))
     server.start()

@@ -29,8 +29,9 @@ def server(saved_models, tmp_path_factory):
     """One local_model_server for the read-only contract tests.
 
     Models: half_plus_two (version 123), versioned (versions 1 = half_plus_two
-    and 2 = half_plus_three, policy all, labels stable=1 and canary=2),
-    raw_export_model and parsing_export_model (the course's Iris exports).
+    and 2 = half_plus_three, policy all, labels stable=1 and canary=2, allowed at start-up by
+    --allow_version_labels_for_unavailable_models), raw_export_model and parsing_export_model
+    (the course's Iris exports).
     """
     root = tmp_path_factory.mktemp("shared_server")
     config = model_config(
@@ -46,7 +47,8 @@ def server(saved_models, tmp_path_factory):
     config_path = root / "models.config"
     config_path.write_text(config)
     process = server_harness.start_server(
-        ["--model_config_file=%s" % config_path, "--rest_api_timeout_in_ms=%d" % REST_TIMEOUT_MS,
+        ["--model_config_file=%s" % config_path, "--allow_version_labels_for_unavailable_models",
+         "--rest_api_timeout_in_ms=%d" % REST_TIMEOUT_MS,
          "--rest_api_max_body_bytes=%d" % MAX_BODY_BYTES],
         "parsing_export_model", str(root / "server.log"))
     try:

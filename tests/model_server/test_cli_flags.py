@@ -88,7 +88,7 @@ def test_startup_fails_when_the_aspired_version_cannot_load(tmp_path):
     result = server_harness.run_server(["--model_name=broken", "--model_base_path=%s" % base,
                                         "--max_num_load_retries=0"])
     assert result.returncode == 255
-    assert b"1 model(s) did not become available: {{name: broken version: 1} due to error:" in result.stdout
+    assert b"1 servable(s) did not become available: {{{name: broken version: 1} due to error:" in result.stdout
 
 
 def test_config_file_with_two_models_version_policies_labels_and_reload(saved_models, tmp_path):
@@ -103,7 +103,8 @@ def test_config_file_with_two_models_version_policies_labels_and_reload(saved_mo
         ("latest_two", latest_two, "    model_version_policy { latest { num_versions: 2 } }\n"))
     config_path = tmp_path / "models.config"
     config_path.write_text(config)
-    server = server_harness.start_server(["--model_config_file=%s" % config_path], "latest_two",
+    server = server_harness.start_server(["--model_config_file=%s" % config_path,
+                                          "--allow_version_labels_for_unavailable_models"], "latest_two",
                                          str(tmp_path / "server.log"))
     try:
         assert _status(server, "every") == [("2", "AVAILABLE"), ("1", "AVAILABLE")]

@@ -1,4 +1,6 @@
 """Model config checks, TensorProto decoding and flag parsing: each rule that rejects bad input, in-process."""
+import threading
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,26 +15,39 @@ def _server_config(text):
     return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
 
 
-@pytest.mark.parametrize("text, message", [
-    ('custom_model_config {}', "Only a model_config_list is supported in the model server config"),
-    ('model_config_list { config { base_path: "/b" } }', "A model config has an empty name"),
+@pytest.mark.parametrize("text, code, message", [
+    ('custom_model_config {}', errors.UNIMPLEMENTED, "ModelServer does not yet support custom model config."),
     ('model_config_list { config { name: "m" base_path: "/b" } config { name: "m" base_path: "/c" } }',
-     "Illegal to list model m multiple times in config list"),
-    ('model_config_list { config { name: "m" } }', "Model m has an empty base_path"),
+     errors.INVALID_ARGUMENT, "Illegal to list model m multiple times in config list"),
+    ('model_config_list { config { name: "m" } }', errors.INVALID_ARGUMENT,
+     "Expected model m to have an absolute path or URI; got base_path()="),
+    ('model_config_list { config { name: "m" base_path: "models/m" model_platform: "tensorflow" } }',
+     errors.INVALID_ARGUMENT, "Expected model m to have an absolute path or URI; got base_path()=models/m"),
+    ('model_config_list { config { name: "m" base_path: "/b" } }', errors.INVALID_ARGUMENT,
+     "Illegal setting neither ModelServerConfig::model_type (deprecated) nor ModelServerConfig::model_platform, "
+     "model name is m"),
+    ('model_config_list { config { name: "m" base_path: "/b" model_type: TENSORFLOW model_platform: "tensorflow" } }',
+     errors.INVALID_ARGUMENT, "Illegal setting both ModelServerConfig::model_type (deprecated) and "
+     "ModelServerConfig::model_platform, model name is m"),
+    ('model_config_list { config { name: "m" base_path: "/b" model_type: OTHER } }', errors.INVALID_ARGUMENT,
+     "ModelServerConfig::model_type choice 2 not supported."),
     ('model_config_list { config { name: "m" base_path: "/b" model_platform: "pytorch" } }',
-     "Model m requested unsupported platform pytorch"),
+     errors.INVALID_ARGUMENT, "Model m requests unsupported platform pytorch"),
 ])
-def test_each_bad_model_config_is_refused_with_its_reason(text, message):
+def test_each_bad_model_config_is_refused_with_its_reason(text, code, message):
+    models = registry.ModelRegistry(lambda name, version, path: None, poll_wait_seconds=-1)
     with pytest.raises(errors.ServingError) as caught:
-        registry.check_model_configs(_server_config(text))
-    assert (caught.value.code, caught.value.message) == (errors.INVALID_ARGUMENT, message)
+        models.reload_config(_server_config(text), threading.Event())
+    assert (caught.value.code, caught.value.message) == (code, message)
 
 
-def test_a_good_config_lists_its_models_in_order():
-    configs = registry.check_model_configs(_server_config(
+def test_absolute_paths_uris_and_the_deprecated_model_type_pass_the_config_checks():
+    config_list = _server_config(
         'model_config_list { config { name: "a" base_path: "/a" model_platform: "tensorflow" } '
-        'config { name: "b" base_path: "/b" } }'))
-    assert [config.name for config in configs] == ["a", "b"]
+        'config { name: "b" base_path: "gs://bucket/b" model_type: TENSORFLOW } }').model_config_list
+    registry.check_model_configs(config_list)
+    registry.check_platforms_supported(config_list)
+    assert [registry.model_platform(config) for config in config_list.config] == ["tensorflow", "tensorflow"]
 
 
 def _proto(dtype, shape, **fields):

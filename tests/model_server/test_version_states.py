@@ -32,13 +32,18 @@ class _HeldLoader(object):
         return _Servable(version)
 
 
-def _registry(base, loader, labels=None):
-    models = registry.ModelRegistry(loader, poll_wait_seconds=-1, max_load_retries=0)
-    config = model_server_config_pb2.ModelConfig(name="m", base_path=str(base))
+def _server_config(base, labels=None):
+    server_config = model_server_config_pb2.ModelServerConfig()
+    config = server_config.model_config_list.config.add(name="m", base_path=str(base), model_platform="tensorflow")
     config.model_version_policy.all.SetInParent()
     for label, version in (labels or {}).items():
         config.version_labels[label] = version
-    models.configure([config])
+    return server_config
+
+
+def _registry(base, loader):
+    models = registry.ModelRegistry(loader, poll_wait_seconds=-1, max_load_retries=0, allow_unavailable_labels=True)
+    models.configure(_server_config(base).model_config_list.config)
     return models
 
 
@@ -74,12 +79,14 @@ def loading(tmp_path):
     """Version 1 AVAILABLE, version 2 held in LOADING; label 'canary' points at 2."""
     (tmp_path / "1").mkdir()
     loader = _HeldLoader(hold={2})
-    models = _registry(tmp_path, loader, labels={"stable": 1, "canary": 2})
+    models = _registry(tmp_path, loader)
     models.poll()
     (tmp_path / "2").mkdir()
     poll = threading.Thread(target=models.poll)
     poll.start()
     _wait_for(lambda: _state(models, 2) == LOADING and _state(models, 1) == AVAILABLE)
+    # a new label may name a version still loading (--allow_version_labels_for_unavailable_models)
+    models.reload_config(_server_config(tmp_path, {"stable": 1, "canary": 2}), threading.Event())
     yield models
     loader.release.set()
     poll.join()

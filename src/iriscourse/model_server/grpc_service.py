@@ -8,7 +8,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
                                      model_management_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc, regression_pb2)
 
-from . import errors, inference, monitoring, registry, tensor_proto
+from . import errors, inference, monitoring, tensor_proto
 
 LOG = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     def __init__(self, models, reload_config):
         self._models = models
-        self._reload_config = reload_config  # [ModelConfig] -> None, raises ServingError
+        self._reload_config = reload_config  # ModelServerConfig -> None, raises ServingError
 
     @_rpc
     def GetModelStatus(self, request, context):
@@ -215,8 +215,18 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
 
     @_rpc
     def HandleReloadConfigRequest(self, request, context):
-        """Replace the served model list with the request's ModelServerConfig."""
-        self._reload_config(registry.check_model_configs(request.config))
+        """Replace the served model list with the request's model_config_list."""
+        try:
+            if request.config.WhichOneof("config") != "model_config_list":
+                raise errors.invalid_argument("ServerModelConfig type not supported by HandleReloadConfigRequest. "
+                                              "Only ModelConfigList is currently supported")
+            for index, config in enumerate(request.config.model_config_list.config):
+                LOG.info("\nConfig entry\n\tindex : %d\n\tpath : %s\n\tname : %s\n\tplatform : %s",
+                         index, config.base_path, config.name, config.model_platform)
+            self._reload_config(request.config)
+        except errors.ServingError as error:
+            LOG.error("ReloadConfig failed: %s", error.message)
+            raise
         response = model_management_pb2.ReloadConfigResponse()
         response.status.error_code = errors.OK
         return response

@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 import tensorflow as tf
 from tensorflow_serving.apis import get_model_status_pb2
+from tensorflow_serving.config import model_server_config_pb2
 from tensorflow_serving.util import status_pb2
 
 from . import errors
@@ -28,29 +29,66 @@ _State = get_model_status_pb2.ModelVersionStatus
 START, LOADING, AVAILABLE, UNLOADING, END = _State.START, _State.LOADING, _State.AVAILABLE, _State.UNLOADING, _State.END
 _VERSION_NAME = re.compile(r"[+-]?[0-9]+\Z")
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+_URI_SCHEME = re.compile(r"[a-zA-Z][0-9a-zA-Z.]*://")  # tensorflow::io::ParseURI
+TENSORFLOW_PLATFORM = "tensorflow"
+_LIST = "model_config_list"
+_TRANSITION_REFUSED = ("Cannot transition to requested config. It is only legal to transition from one "
+                       "ModelConfigList to another.")
 
 
 def _servable_id(name, version):
     return "{name: %s version: %d}" % (name, version)
 
 
-def check_model_configs(server_config):
-    """Validate a ModelServerConfig and return its ModelConfig list."""
-    if server_config.WhichOneof("config") != "model_config_list":
-        raise errors.invalid_argument("Only a model_config_list is supported in the model server config")
+def model_platform(config):
+    """The platform a ModelConfig asks for (GetPlatform in server_core.cc); raises INVALID_ARGUMENT."""
+    if config.model_type != model_server_config_pb2.MODEL_TYPE_UNSPECIFIED:
+        LOG.warning("Deprecated ModelServerConfig::model_type field used. Prefer ModelServerConfig::model_platform.")
+        if config.model_platform:
+            raise errors.invalid_argument(
+                "Illegal setting both ModelServerConfig::model_type (deprecated) and "
+                "ModelServerConfig::model_platform, model name is %s" % config.name)
+        if config.model_type != model_server_config_pb2.TENSORFLOW:
+            raise errors.invalid_argument("ModelServerConfig::model_type choice %d not supported." % config.model_type)
+        return TENSORFLOW_PLATFORM
+    if not config.model_platform:
+        raise errors.invalid_argument(
+            "Illegal setting neither ModelServerConfig::model_type (deprecated) nor "
+            "ModelServerConfig::model_platform, model name is %s" % config.name)
+    return config.model_platform
+
+
+def check_model_configs(config_list):
+    """Refuse a ModelConfigList with a model listed twice or a relative base path (ValidateModelConfigList)."""
     names = set()
-    for config in server_config.model_config_list.config:
-        if not config.name:
-            raise errors.invalid_argument("A model config has an empty name")
+    for config in config_list.config:
         if config.name in names:
             raise errors.invalid_argument("Illegal to list model %s multiple times in config list" % config.name)
         names.add(config.name)
-        if not config.base_path:
-            raise errors.invalid_argument("Model %s has an empty base_path" % config.name)
-        if config.model_platform not in ("", "tensorflow"):
-            raise errors.invalid_argument("Model %s requested unsupported platform %s"
-                                          % (config.name, config.model_platform))
-    return list(server_config.model_config_list.config)
+    for config in config_list.config:
+        if not _URI_SCHEME.match(config.base_path) and not config.base_path.startswith("/"):
+            raise errors.invalid_argument("Expected model %s to have an absolute path or URI; got base_path()=%s"
+                                          % (config.name, config.base_path))
+
+
+def check_platforms_unchanged(old_list, new_list):
+    """Refuse a new ModelConfigList that moves a model to another platform (ValidateNoModelsChangePlatforms)."""
+    old_platforms = {config.name: model_platform(config) for config in old_list.config}
+    for config in new_list.config:
+        if config.name in old_platforms:
+            platform = model_platform(config)
+            if platform != old_platforms[config.name]:
+                raise errors.invalid_argument(
+                    "Illegal to change a model's platform. For model %s platform was %s and new platform "
+                    "requested is %s" % (config.name, old_platforms[config.name], platform))
+
+
+def check_platforms_supported(config_list):
+    """Refuse a model whose platform this server does not serve (CreateStoragePathRoutes)."""
+    for config in config_list.config:
+        platform = model_platform(config)
+        if platform != TENSORFLOW_PLATFORM:
+            raise errors.invalid_argument("Model %s requests unsupported platform %s" % (config.name, platform))
 
 
 def aspired_versions(name, policy, on_disk):
@@ -126,13 +164,19 @@ class _Model(object):
 class ModelRegistry(object):
     """All models of the server; thread-safe."""
 
-    def __init__(self, load_servable, poll_wait_seconds=1.0, max_load_retries=5, load_retry_interval_seconds=60.0):
+    def __init__(self, load_servable, poll_wait_seconds=1.0, max_load_retries=5, load_retry_interval_seconds=60.0,
+                 allow_unavailable_labels=False):
         self._load_servable = load_servable  # (name, version, path) -> Servable
+        self._allow_unavailable_labels = allow_unavailable_labels
         self._poll_wait = poll_wait_seconds
         self._max_retries = max_load_retries
         self._retry_interval = load_retry_interval_seconds
         self._cond = threading.Condition()
         self._models = OrderedDict()
+        self._configured = False  # whether a model list was ever configured
+        self._config = model_server_config_pb2.ModelServerConfig()  # last config that passed validation
+        self._labels = {}  # {model name: {label: version}}
+        self._reload_lock = threading.Lock()
         self._polls_started = self._polls_done = 0
         self._poll_lock = threading.Lock()
         self._stop = threading.Event()
@@ -146,8 +190,8 @@ class ModelRegistry(object):
 
         Returns the number of polls started so far, for wait_until_ready.
         """
-        LOG.info("Adding/updating models.")
         with self._cond:
+            self._configured = True
             wanted = OrderedDict((config.name, config) for config in configs)
             for name, config in wanted.items():
                 LOG.info(" (Re-)adding model: %s", name)
@@ -276,7 +320,7 @@ class ModelRegistry(object):
     def _resolve(self, name, version, label):
         model = self._models.get(name)
         if label is not None:
-            labels = model.config.version_labels if model is not None and model.config is not None else {}
+            labels = self._labels.get(name, {})
             if label not in labels:
                 raise errors.invalid_argument("Unrecognized servable version label: %s" % label)
             version = labels[label]
@@ -305,17 +349,15 @@ class ModelRegistry(object):
                     self._cond.notify_all()
 
     def status(self, name, version=None, label=None):
-        """The model's GetModelStatusResponse: one entry per version, highest version first."""
+        """The model's GetModelStatusResponse: one entry per version, highest version first.
+
+        A label is ignored (all versions are listed), as by TF Serving's GetModelStatus.
+        """
         with self._cond:
             model = self._models.get(name)
             records = dict(model.versions) if model is not None else {}
             if not records:
                 raise errors.not_found("Could not find any versions of model %s" % name)
-            if label is not None:
-                labels = model.config.version_labels if model.config is not None else {}
-                if label not in labels:
-                    raise errors.invalid_argument("Unrecognized servable version label: %s" % label)
-                version = labels[label]
             if version is not None:
                 if version not in records:
                     raise errors.not_found("Could not find version %d of model %s" % (version, name))
@@ -360,32 +402,74 @@ class ModelRegistry(object):
                     return failures
                 self._cond.wait(0.5)
 
-    def check_labels(self, names):
-        """Raise FAILED_PRECONDITION when a version label points at a version that is not available."""
+    def reload_config(self, server_config, stop):
+        """Apply a ModelServerConfig as ServerCore::ReloadConfig does; raises ServingError.
+
+        The checks run in the real order; version labels are checked before anything new
+        loads. Only models new to the list are waited for; models left out are unloaded.
+        """
+        with self._reload_lock:
+            old_kind, kind = self._config.WhichOneof("config"), server_config.WhichOneof("config")
+            if not (old_kind is None or self._config == server_config or old_kind == kind == _LIST):
+                LOG.error(_TRANSITION_REFUSED)
+                LOG.error("Old config: %s", self._config)
+                LOG.error("New config: %s", server_config)
+                raise errors.failed_precondition(_TRANSITION_REFUSED)
+            if kind is None:
+                LOG.info("Taking no action for empty config.")
+                return
+            if kind == _LIST:
+                check_model_configs(server_config.model_config_list)
+                if old_kind == _LIST:
+                    check_platforms_unchanged(self._config.model_config_list, server_config.model_config_list)
+            self._config.CopyFrom(server_config)
+            configs = list(server_config.model_config_list.config)
+            self._update_labels(configs)
+            LOG.info("Adding/updating models.")
+            if kind != _LIST:
+                raise errors.unimplemented("ModelServer does not yet support custom model config.")
+            check_platforms_supported(server_config.model_config_list)
+            if not self._add_models(configs, stop):
+                return
+            LOG.info("Finished adding/updating models")
+            if any(config.HasField("logging_config") for config in configs):
+                raise errors.invalid_argument("No request-logger-creator provided.")
+            LOG.info("Finished reloading config")
+
+    def _update_labels(self, configs):
+        """Replace the label map (UpdateModelVersionLabelMap): each label must name an AVAILABLE version.
+
+        With allow_unavailable_labels a new label (or one that keeps its version) may name any version.
+        """
+        labels = {}
         with self._cond:
-            for name in names:
-                model = self._models[name]
-                for label, version in sorted(model.config.version_labels.items()):
-                    record = model.versions.get(version)
-                    if record is None or record.state != AVAILABLE:
+            for config in configs:
+                model = self._models.get(config.name)
+                for label, version in sorted(config.version_labels.items()):
+                    existing = self._labels.get(config.name, {}).get(label, version)
+                    record = model.versions.get(version) if model is not None else None
+                    unavailable = record is None or record.state != AVAILABLE
+                    if unavailable and not (self._allow_unavailable_labels and existing == version):
                         raise errors.failed_precondition(
                             "Request to assign label to version %d of model %s, which is not currently "
-                            "available for inference" % (version, name))
+                            "available for inference" % (version, config.name))
+                    labels.setdefault(config.name, {})[label] = version
+            self._labels = labels
 
-    def reload(self, configs, stop, allow_unavailable_labels=False):
-        """Apply a new model list and wait, like the initial configuration, until it is served."""
+    def _add_models(self, configs, stop):
+        """Configure the model list and wait for the models new to it; False when `stop` cut the wait short."""
+        with self._cond:
+            first = not self._configured
+            new = [config.name for config in configs
+                   if config.name not in self._models or self._models[config.name].config is None]
         after_poll = self.configure(configs)
-        if self._thread is None:
-            self.poll()
         self._wake.set()
-        names = [config.name for config in configs]
-        failures = self.wait_until_ready(names, stop, after_poll)
-        if failures is None:
-            raise errors.ServingError(errors.CANCELLED, "The server is shutting down")
+        if not new:
+            return True
+        failures = self.wait_until_ready(new, stop, after_poll)
         if failures:
-            raise not_available(failures)
-        if not allow_unavailable_labels:
-            self.check_labels(names)
+            raise _not_available(failures, "servable(s)" if first else "model(s)")
+        return failures is not None
 
     # ------------------------------------------------------------ shutdown
 
@@ -402,7 +486,7 @@ class ModelRegistry(object):
             self._unload(name, record, timeout=max(deadline - time.time(), 0.0))
 
 
-def not_available(failures):
-    """The error of models whose aspired versions failed to load."""
-    return errors.ServingError(errors.UNKNOWN, "%d model(s) did not become available: {%s}"
-                               % (len(failures), "".join("%s}, " % failure for failure in failures)))
+def _not_available(failures, what):
+    """The UNKNOWN error of models whose newest aspired version failed to load ("servable(s)" at start-up)."""
+    return errors.ServingError(errors.UNKNOWN, "%d %s did not become available: {%s}"
+                               % (len(failures), what, "".join("{%s}, " % failure for failure in failures)))

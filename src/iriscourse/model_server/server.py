@@ -55,9 +55,9 @@ def _host_port(address, port):
 
 
 def _load_models(flags, stop):
-    """Configure the registry and wait until every model is served."""
+    """Apply the start-up config to a new registry, which waits until every model is served."""
     try:
-        configs = registry.check_model_configs(_server_config(flags))
+        server_config = _server_config(flags)
     except errors.ServingError as error:
         raise StartupError(error)
     tags = [tag.strip() for tag in flags.saved_model_tags.split(",") if tag.strip()]
@@ -71,16 +71,11 @@ def _load_models(flags, stop):
         return servable.Servable(name, version, path, tags, session_config, warmup_iterations=warmup_iterations)
 
     models = registry.ModelRegistry(load, flags.file_system_poll_wait_seconds, max(flags.max_num_load_retries, 0),
-                                    max(flags.load_retry_interval_micros, 0) / 1e6)
-    first_poll = models.configure(configs)
+                                    max(flags.load_retry_interval_micros, 0) / 1e6,
+                                    flags.allow_version_labels_for_unavailable_models)
     models.start()
-    names = [config.name for config in configs]
     try:
-        failures = models.wait_until_ready(names, stop, first_poll)
-        if failures:
-            raise registry.not_available(failures)
-        if failures is not None and not flags.allow_version_labels_for_unavailable_models:
-            models.check_labels(names)
+        models.reload_config(server_config, stop)
     except errors.ServingError as error:
         models.close()
         raise StartupError(error)
@@ -88,8 +83,8 @@ def _load_models(flags, stop):
 
 
 def _start_grpc(flags, models, stop):
-    def reload_config(configs):
-        models.reload(configs, stop, flags.allow_version_labels_for_unavailable_models)
+    def reload_config(server_config):
+        models.reload_config(server_config, stop)
 
     server = grpc_service.create_server(models, reload_config, flags.rest_api_num_threads,
                                         _channel_arguments(flags.grpc_channel_arguments))
@@ -140,18 +135,21 @@ def _start_rest(flags, models):
     return server
 
 
-def _watch_config_file(flags, models, stop):
-    """Re-read --model_config_file every --model_config_file_poll_wait_seconds and apply changes."""
-    last = None
-    while not stop.wait(flags.model_config_file_poll_wait_seconds):
+def _poll_config_file(flags, models, stop):
+    """Apply --model_config_file, changed or not, at once and then every N seconds (PollFilesystemAndReloadConfig)."""
+    while True:
+        started = time.time()
         try:
-            current = read_config_file(flags.model_config_file)
-            if last is not None and current != last:
-                models.reload(registry.check_model_configs(current), stop,
-                              flags.allow_version_labels_for_unavailable_models)
-            last = current
+            server_config = read_config_file(flags.model_config_file)
         except errors.ServingError as error:
-            LOG.error("Failed to apply model config file %s: %s", flags.model_config_file, error)
+            LOG.error("Failed to read ModelServerConfig file: %s", error.message)
+        else:
+            try:
+                models.reload_config(server_config, stop)
+            except errors.ServingError as error:
+                LOG.error("PollFilesystemAndReloadConfig failed to ReloadConfig: %s", error.message)
+        if stop.wait(max(started + flags.model_config_file_poll_wait_seconds - time.time(), 0)):
+            return
 
 
 def _shut_down(grpc_server, rest_server, models):
@@ -180,6 +178,9 @@ def run(flags, stop):
     if stop.is_set():
         models.close()
         return
+    if flags.model_config_file and flags.model_config_file_poll_wait_seconds > 0:
+        threading.Thread(target=_poll_config_file, args=(flags, models, stop), name="config-file-poll",
+                         daemon=True).start()
     try:
         grpc_server = _start_grpc(flags, models, stop)
     except StartupError:
@@ -191,9 +192,6 @@ def run(flags, stop):
         grpc_server.stop(None).wait()
         models.close()
         raise
-    if flags.model_config_file and flags.model_config_file_poll_wait_seconds > 0:
-        threading.Thread(target=_watch_config_file, args=(flags, models, stop), name="config-file-poll",
-                         daemon=True).start()
     while not stop.wait(0.5):
         pass
     _shut_down(grpc_server, rest_server, models)
