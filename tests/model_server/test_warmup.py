@@ -396,7 +396,7 @@ def test_start_up_fails_when_the_warm_up_of_the_only_version_fails(saved_models,
                                         "--max_num_load_retries=0"])
     assert result.returncode == 255
     assert result.stdout.decode() == (
-        "Failed to start server. Error: UNKNOWN: 1 model(s) did not become available: {{name: half version: 1} "
+        "Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: {{{name: half version: 1} "
         'due to error: FAILED_PRECONDITION: Serving signature key "nope" not found.}, }\n')
 
 
