@@ -20,6 +20,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
 
+from . import batching as batching_module
 from . import errors
 
 LOG = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def _load_error(error, path):
 class Servable(object):
     """A SavedModel version loaded into its own tf.Graph and tf.Session."""
 
-    def __init__(self, name, version, path, tags, config=None):
+    def __init__(self, name, version, path, tags, config=None, batching=None):
+        """batching: the server's batching.SharedBatchScheduler, or None to run every request on its own."""
         self.name, self.version, self.path = name, version, path
         if not any(tf.gfile.Exists(os.path.join(path, filename))
                    for filename in ("saved_model.pb", "saved_model.pbtxt")):
@@ -91,6 +93,13 @@ class Servable(object):
         self._example_inputs = self._find_example_inputs()
         self._callables = OrderedDict()
         self._lock = threading.Lock()
+        self._batching = None
+        if batching is not None:
+            try:
+                self._batching = batching_module.BatchingSession(batching, self.signatures.values(), self._run)
+            except errors.ServingError:
+                self._session.close()
+                raise
         if tf.gfile.Exists(os.path.join(path, WARMUP_FILE)):
             LOG.info("Not replaying %s: model warmup is not supported by local_model_server",
                      os.path.join(path, WARMUP_FILE))
@@ -163,9 +172,15 @@ class Servable(object):
         return run
 
     def run(self, feeds, fetches, timeout_ms=0):
-        """Run the graph: feeds maps tensor names to arrays; returns one array per fetched name."""
+        """Run the graph, batched when batching is on: feeds maps tensor names to arrays; one array per fetch."""
+        checked = {name: self._checked_feed(name, array) for name, array in feeds.items()}
+        if self._batching is not None:
+            return self._batching.run(checked, fetches, timeout_ms)
+        return self._run(checked, fetches, timeout_ms)
+
+    def _run(self, feeds, fetches, timeout_ms):
         feed_names = tuple(sorted(feeds))
-        arrays = [self._checked_feed(name, feeds[name]) for name in feed_names]
+        arrays = [feeds[name] for name in feed_names]
         unique_fetches = tuple(OrderedDict.fromkeys(fetches))
         try:
             values = self._callable(feed_names, unique_fetches, int(timeout_ms))(*arrays)
@@ -177,7 +192,9 @@ class Servable(object):
         return [by_name[name] for name in fetches]
 
     def close(self):
-        """Release the callables and close the session (which cancels runs still in progress)."""
+        """Close the batch queues, release the callables, close the session (cancelling runs in progress)."""
+        if self._batching is not None:
+            self._batching.close()
         with self._lock:
             cached = [weakref.ref(run) for run in self._callables.values()]
             self._callables.clear()  # callables no request holds are released here

@@ -11,7 +11,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from . import errors, grpc_service, registry, rest, servable
+from . import batching, errors, grpc_service, registry, rest, servable
 
 LOG = logging.getLogger(__name__)
 
@@ -54,10 +54,22 @@ def _host_port(address, port):
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
+def _batch_scheduler(flags):
+    """The shared batch scheduler of --enable_batching (with --batching_parameters_file), or None."""
+    if not flags.enable_batching:
+        return None
+    if flags.batching_parameters_file:
+        parameters = batching.read_parameters(flags.batching_parameters_file)
+    else:
+        parameters = batching.default_parameters()
+    return batching.SharedBatchScheduler(parameters)
+
+
 def _load_models(flags, stop):
     """Configure the registry and wait until every model is served."""
     try:
         configs = registry.check_model_configs(_server_config(flags))
+        batch_scheduler = _batch_scheduler(flags)
     except errors.ServingError as error:
         raise StartupError(error)
     tags = [tag.strip() for tag in flags.saved_model_tags.split(",") if tag.strip()]
@@ -66,7 +78,7 @@ def _load_models(flags, stop):
         flags.tensorflow_inter_op_parallelism or flags.tensorflow_session_parallelism)
 
     def load(name, version, path):
-        return servable.Servable(name, version, path, tags, session_config)
+        return servable.Servable(name, version, path, tags, session_config, batching=batch_scheduler)
 
     models = registry.ModelRegistry(load, flags.file_system_poll_wait_seconds, max(flags.max_num_load_retries, 0),
                                     max(flags.load_retry_interval_micros, 0) / 1e6)
