@@ -1,3 +1,4 @@
+import threading
 import time
 
 import numpy as np
@@ -78,3 +79,30 @@ def test_load_test_counts_failed_requests():
             raise RuntimeError("lost")
     result = bench.load_test(flaky, {}, total=100, concurrency=4)
     assert (result["requests"], result["errors"]) == (100, 10)
+
+
+def test_load_test_reports_latency_percentiles():
+    result = bench.load_test(lambda columns: time.sleep(0.002), {}, total=20, concurrency=2)
+    assert 2.0 <= result["p50_ms"] <= result["p99_ms"] and result["requests_per_s"] > 0
+
+
+def test_per_thread_gives_each_thread_its_own_client():
+    made = []
+
+    def make():
+        made.append(threading.get_ident())
+        return lambda columns: made[-1]
+    predict = bench.per_thread(make)
+    threads = [threading.Thread(target=lambda: [predict({}) for _ in range(3)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 4
+
+
+def test_batching_table_gives_ratios_with_batching_to_without():
+    table = bench.batching_table({"REST": lambda columns: time.sleep(0.004)}, {"REST": lambda columns: None}, {},
+                                 total=20, concurrencies=(2, 4))
+    assert list(table.index) == [("REST", 2), ("REST", 4)]
+    assert (table["throughput_ratio"] > 1).all() and (table["p50_ratio"] < 1).all() and (table["errors"] == 0).all()

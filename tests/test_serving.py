@@ -94,7 +94,8 @@ def test_a_server_that_exits_at_once_fails_fast_with_its_log(build_dir, tmp_path
                       extra_args=["--batching_parameters_file={}".format(tmp_path / "batching.config")],
                       timeout=60)
     assert time.monotonic() - began < 10, "waited for the timeout instead of noticing the exit"
-    assert "--batching_parameters_file is set without --enable_batching" in str(failure.value)
+    assert ("server_options.batching_parameters_file is set without setting server_options.enable_batching to "
+            "true.") in str(failure.value)
     assert "t_exits" not in serving._started
 
 

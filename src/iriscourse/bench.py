@@ -3,18 +3,25 @@
 All figures come from one run on one machine and are reported as ratios to the
 in-process baseline measured in that same run:
 
-    python -m iriscourse.bench [--repeats 500] [--requests 10000] [--concurrency 8]
+    python -m iriscourse.bench [--repeats 500] [--requests 10000] [--concurrency 8] [--batching-requests 4000]
 
 Each API is measured with two clients: the one the notebooks teach (gRPC with
 ``tf.make_tensor_proto``, REST with ``requests``) and a lean one (a TensorProto
 built from the array's bytes; one keep-alive ``http.client`` connection), so
 that client-side cost and server-side cost can be told apart. The round trip of
 a status request (a handler that does almost nothing) shows the transport floor.
+
+The batching rows load-test batch-1 predict requests at concurrency 8 and 32
+against the same export served twice in one run, without and with
+``--enable_batching`` (``BATCHING_PARAMETERS``), each client thread on its own
+connection, and give throughput and p50/p99 latency with batching as ratios to
+without.
 """
 import argparse
 import concurrent.futures
 import http.client
 import json
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -27,9 +34,13 @@ from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2
 from tensorflow_serving.apis import (get_model_status_pb2, model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc)
 
-from . import data
+from . import data, paths
 
 MODEL = "raw_export_model"
+# Batches of up to 32 requests, closed 2 ms after their first request; one batch thread per core (2 here).
+BATCHING_PARAMETERS = ("max_batch_size { value: 32 }\nbatch_timeout_micros { value: 2000 }\n"
+                       "max_enqueued_batches { value: 100 }\nnum_batch_threads { value: 2 }\n")
+BATCHING_CONCURRENCY = (8, 32)
 TARGETS = {"gRPC": 3.0, "REST": 5.0}  # p50 at batch 1, as a multiple of in-process session.run
 
 
@@ -178,18 +189,67 @@ def latency_table(predictors, batches, repeats=300):
 
 
 def load_test(predict, columns, total=10000, concurrency=8):
-    """Send ``total`` requests from ``concurrency`` threads; return errors, seconds and requests/s."""
+    """Send ``total`` requests from ``concurrency`` threads; return errors, seconds, requests/s and p50/p99 ms."""
     def one(_):
+        began = time.perf_counter()
         try:
             predict(columns)
-            return 0
+            return 0, time.perf_counter() - began
         except Exception:  # noqa: BLE001 - every failed request is counted, none may escape
-            return 1
+            return 1, time.perf_counter() - began
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        errors = sum(pool.map(one, range(total)))
+        outcomes = np.array(list(pool.map(one, range(total))))
     seconds = time.perf_counter() - start
-    return {"requests": total, "errors": errors, "seconds": seconds, "requests_per_s": total / seconds}
+    return {"requests": total, "errors": int(outcomes[:, 0].sum()), "seconds": seconds,
+            "requests_per_s": total / seconds, "p50_ms": float(np.percentile(outcomes[:, 1], 50) * 1e3),
+            "p99_ms": float(np.percentile(outcomes[:, 1], 99) * 1e3)}
+
+
+def per_thread(make_predict):
+    """``predict(columns)`` that gives each calling thread its own client, made by ``make_predict()``."""
+    local = threading.local()
+
+    def predict(columns):
+        if not hasattr(local, "predict"):
+            local.predict = make_predict()
+        return local.predict(columns)
+    return predict
+
+
+def batching_table(without, with_batching, columns, total=4000, concurrencies=BATCHING_CONCURRENCY):
+    """Load tests of each API at each concurrency, without and then with batching, and their ratios."""
+    rows = []
+    for api in without:
+        for concurrency in concurrencies:
+            off = load_test(without[api], columns, total, concurrency)
+            on = load_test(with_batching[api], columns, total, concurrency)
+            rows.append({"api": api, "concurrency": concurrency,
+                         "req_per_s": off["requests_per_s"], "req_per_s_batching": on["requests_per_s"],
+                         "throughput_ratio": on["requests_per_s"] / off["requests_per_s"],
+                         "p50_ms": off["p50_ms"], "p50_ms_batching": on["p50_ms"],
+                         "p50_ratio": on["p50_ms"] / off["p50_ms"],
+                         "p99_ms": off["p99_ms"], "p99_ms_batching": on["p99_ms"],
+                         "p99_ratio": on["p99_ms"] / off["p99_ms"], "errors": off["errors"] + on["errors"]})
+    return pd.DataFrame(rows).set_index(["api", "concurrency"])
+
+
+def measure_batching(server, export_dir, total):
+    """batching_table of ``server`` against a second server on the same export with --enable_batching."""
+    from . import serving
+
+    parameters = paths.artifact("serving", "bench-batching", "batching.config")
+    parameters.write_text(BATCHING_PARAMETERS)
+    with serving.start("bench-batching", model_name=MODEL, model_base_path=export_dir.parent, grpc_port=8510,
+                       rest_port=8511, extra_args=["--enable_batching",
+                                                   "--batching_parameters_file={}".format(parameters)]) as batched:
+        return batching_table(_batch_one_clients(server), _batch_one_clients(batched), test_batches((1,))[1], total)
+
+
+def _batch_one_clients(server, model=MODEL):
+    """REST (http.client) and gRPC (tensor_content) batch-1 predictors, one client per thread."""
+    return {"REST": per_thread(lambda: over_rest_http_client(server.rest_url, model)),
+            "gRPC": per_thread(lambda: over_grpc_tensor_content(server.grpc_target, model))}
 
 
 def verdicts(table):
@@ -211,6 +271,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=500, help="timed calls per path and batch size")
     parser.add_argument("--requests", type=int, default=10000, help="requests per load test")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads in the load tests")
+    parser.add_argument("--batching-requests", type=int, default=4000,
+                        help="requests per load test of the batching rows (0 skips them)")
     args = parser.parse_args(argv)
     tflog.quiet()
     export_dir = export.ensure_export("raw")
@@ -233,13 +295,21 @@ def main(argv=None):
         batch_one = test_batches((1,))[1]
         loads = {name: load_test(predictors[name], batch_one, args.requests, args.concurrency)
                  for name in ("gRPC", "REST")}
+        batching_rows = measure_batching(server, export_dir, args.batching_requests) if args.batching_requests \
+            else None
     print(pd.DataFrame(loads).T.round(2))
+    if batching_rows is not None:
+        print("batch-1 predict without / with --enable_batching ({})".format(
+            BATCHING_PARAMETERS.replace("\n", " ").strip()))
+        with pd.option_context("display.width", 200, "display.max_columns", None, "display.precision", 2):
+            print(batching_rows)
     for line in verdicts(table):
         print(line)
     for path, result in loads.items():
         print("{}: {} errors in {} requests at concurrency {}".format(
             path, result["errors"], result["requests"], args.concurrency))
-    return 0 if all(result["errors"] == 0 for result in loads.values()) else 1
+    batching_errors = 0 if batching_rows is None else int(batching_rows["errors"].sum())
+    return 0 if batching_errors == 0 and all(result["errors"] == 0 for result in loads.values()) else 1
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def test_failed_new_version_is_reported_while_the_previous_one_keeps_serving(sav
                      "Adding/updating models.", "Successfully loaded servable version {name: half version: 1}",
                      "Running gRPC ModelServer at 127.0.0.1:%d ..." % server.grpc_port,
                      "Exporting HTTP/REST API at:localhost:%d ..." % server.rest_port,
-                     "--enable_batching is accepted for compatibility and ignored",
+                     "Wrapping session to perform batch processing",
                      "Loading servable: {name: half version: 2} failed"]:
             assert line in log
     finally:

@@ -31,10 +31,9 @@ FLAGS = [
          "Number of threads for HTTP/REST API processing. If not set, will be auto set based on number of CPUs.",
          None),
     Flag("rest_api_timeout_in_ms", "int32", 30000, "Timeout for HTTP/REST API calls.", None),
-    Flag("enable_batching", "bool", False, "enable batching", "requests are not batched"),
+    Flag("enable_batching", "bool", False, "enable batching", None),
     Flag("batching_parameters_file", "string", "", "If non-empty, read an ascii BatchingParameters protobuf "
-         "from the supplied file name and use the contained values instead of the defaults.",
-         "requests are not batched"),
+         "from the supplied file name and use the contained values instead of the defaults.", None),
     Flag("model_config_file", "string", "", "If non-empty, read an ascii ModelServerConfig protobuf from the "
          "supplied file name, and serve the models in that file. If --model_config_file is used, --model_name "
          "and --model_base_path are ignored.", None),
@@ -186,7 +185,8 @@ def _check_flags(flags):
     if flags.port == 0:
         return "INVALID_ARGUMENT: server_options.grpc_port is not set."
     if flags.batching_parameters_file and not flags.enable_batching:
-        return "INVALID_ARGUMENT: --batching_parameters_file is set without --enable_batching"
+        return ("INVALID_ARGUMENT: server_options.batching_parameters_file is set without setting "
+                "server_options.enable_batching to true.")
     parallelism = (flags.tensorflow_session_parallelism, flags.tensorflow_intra_op_parallelism,
                    flags.tensorflow_inter_op_parallelism)
     if all(value > 0 for value in parallelism):

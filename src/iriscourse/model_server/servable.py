@@ -19,6 +19,7 @@ from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import config_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
 
+from . import batching as batching_module
 from . import errors, monitoring, warmup
 
 
@@ -71,7 +72,8 @@ def _load_error(error, path):
 class Servable(object):
     """A SavedModel version loaded into its own tf.Graph and tf.Session."""
 
-    def __init__(self, name, version, path, tags, config=None, warmup_iterations=None):
+    def __init__(self, name, version, path, tags, config=None, batching=None, warmup_iterations=None):
+        """batching: the server's batching.SharedBatchScheduler or None; warmup_iterations: None skips warm-up."""
         self.name, self.version, self.path = name, version, path
         if not any(tf.gfile.Exists(os.path.join(path, filename))
                    for filename in ("saved_model.pb", "saved_model.pbtxt")):
@@ -89,6 +91,13 @@ class Servable(object):
         self._example_inputs = self._find_example_inputs()
         self._callables = OrderedDict()
         self._lock = threading.Lock()
+        self._batching = None
+        if batching is not None:
+            try:
+                self._batching = batching_module.BatchingSession(batching, self.signatures.values(), self._run)
+            except errors.ServingError:
+                self._session.close()
+                raise
         if warmup_iterations is not None:  # None: --enable_model_warmup=false; a failure fails the load
             try:
                 warmup.run(self, warmup_iterations)
@@ -164,9 +173,15 @@ class Servable(object):
         return run
 
     def run(self, feeds, fetches, timeout_ms=0):
-        """Run the graph: feeds maps tensor names to arrays; returns one array per fetched name."""
+        """Run the graph, batched when batching is on: feeds maps tensor names to arrays; one array per fetch."""
+        checked = {name: self._checked_feed(name, array) for name, array in feeds.items()}
+        if self._batching is not None:
+            return self._batching.run(checked, fetches, timeout_ms)
+        return self._run(checked, fetches, timeout_ms)
+
+    def _run(self, feeds, fetches, timeout_ms):
         feed_names = tuple(sorted(feeds))
-        arrays = [self._checked_feed(name, feeds[name]) for name in feed_names]
+        arrays = [feeds[name] for name in feed_names]
         unique_fetches = tuple(OrderedDict.fromkeys(fetches))
         try:
             run = self._callable(feed_names, unique_fetches, int(timeout_ms))
@@ -180,7 +195,9 @@ class Servable(object):
         return [by_name[name] for name in fetches]
 
     def close(self):
-        """Release the callables and close the session (which cancels runs still in progress)."""
+        """Close the batch queues, release the callables, close the session (cancelling runs in progress)."""
+        if self._batching is not None:
+            self._batching.close()
         with self._lock:
             cached = [weakref.ref(run) for run in self._callables.values()]
             self._callables.clear()  # callables no request holds are released here

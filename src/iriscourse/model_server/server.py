@@ -11,7 +11,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from . import errors, grpc_service, monitoring, registry, rest, servable
+from . import batching, errors, grpc_service, monitoring, registry, rest, servable
 
 LOG = logging.getLogger(__name__)
 
@@ -54,10 +54,22 @@ def _host_port(address, port):
     return "[%s]:%d" % (address, port) if ":" in address else "%s:%d" % (address, port)
 
 
+def _batch_scheduler(flags):
+    """The shared batch scheduler of --enable_batching (with --batching_parameters_file), or None."""
+    if not flags.enable_batching:
+        return None
+    if flags.batching_parameters_file:
+        parameters = batching.read_parameters(flags.batching_parameters_file)
+    else:
+        parameters = batching.default_parameters()
+    return batching.SharedBatchScheduler(parameters)
+
+
 def _load_models(flags, stop):
     """Apply the start-up config to a new registry, which waits until every model is served."""
     try:
         server_config = _server_config(flags)
+        batch_scheduler = _batch_scheduler(flags)
     except errors.ServingError as error:
         raise StartupError(error)
     tags = [tag.strip() for tag in flags.saved_model_tags.split(",") if tag.strip()]
@@ -68,7 +80,8 @@ def _load_models(flags, stop):
     warmup_iterations = flags.num_request_iterations_for_warmup if flags.enable_model_warmup else None
 
     def load(name, version, path):
-        return servable.Servable(name, version, path, tags, session_config, warmup_iterations=warmup_iterations)
+        return servable.Servable(name, version, path, tags, session_config, batching=batch_scheduler,
+                                 warmup_iterations=warmup_iterations)
 
     models = registry.ModelRegistry(load, flags.file_system_poll_wait_seconds, max(flags.max_num_load_retries, 0),
                                     max(flags.load_retry_interval_micros, 0) / 1e6,
