@@ -29,3 +29,14 @@ def test_fresh_dir_empties_what_a_previous_run_left(build_dir):
     target.mkdir()
     (target / "stale.ckpt").write_text("old")
     assert list(paths.fresh_dir(target).iterdir()) == []
+
+
+def test_shown_writes_this_clones_folder_as_course():
+    inside = str(paths.REPO_ROOT / "build" / "exports" / "raw")
+    assert paths.shown("--model_base_path=" + inside) == "--model_base_path=<course>/build/exports/raw"
+    assert paths.shown("/srv/models/1") == "/srv/models/1"
+
+
+def test_shown_names_a_build_folder_outside_the_clone_by_its_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("IRISCOURSE_BUILD_DIR", str(tmp_path))
+    assert paths.shown(str(tmp_path / "production")) == "$IRISCOURSE_BUILD_DIR/production"

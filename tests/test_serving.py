@@ -73,6 +73,20 @@ def test_start_waits_until_available_and_stop_frees_the_ports(raw_base):
     assert serving.port_is_free(server.rest_port) and serving.port_is_free(server.grpc_port)
 
 
+def test_a_grpc_port_taken_after_the_check_is_replaced_and_the_server_starts(raw_base, monkeypatch):
+    import socket
+    with socket.socket() as busy:  # taken by "another process" between our check and the server's bind
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        taken = busy.getsockname()[1]
+        monkeypatch.setattr(serving, "port_is_free", lambda port, host="127.0.0.1": True)
+        server = serving.start("t_race", model_name="raw_export_model", model_base_path=raw_base, grpc_port=taken)
+        try:
+            assert server.grpc_port != taken and server.process.poll() is None
+        finally:
+            server.stop()
+
+
 def test_starting_the_same_name_again_stops_the_first_server(raw_base):
     first = serving.start("t_again", model_name="raw_export_model", model_base_path=raw_base, grpc_port=0, rest_port=0)
     second = serving.start("t_again", model_name="raw_export_model", model_base_path=raw_base, grpc_port=0, rest_port=0)

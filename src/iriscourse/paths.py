@@ -41,3 +41,11 @@ def fresh_dir(path):
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
+
+
+def shown(text):
+    """``text`` with this clone's absolute folders written as ``<course>`` (and ``$IRISCOURSE_BUILD_DIR``)."""
+    text = str(text)
+    if build_dir() != REPO_ROOT / "build":
+        text = text.replace(str(build_dir()), "$IRISCOURSE_BUILD_DIR")
+    return text.replace(str(REPO_ROOT), "<course>")

@@ -21,6 +21,8 @@ from . import paths
 REAL_SERVER = "tensorflow_model_server"
 LOCAL_SERVER = "local_model_server"
 _started = {}
+_BIND_ATTEMPTS = 3
+_GRPC_BIND_FAILURE = "Failed to BuildAndStart gRPC server"
 
 
 def server_binary():
@@ -98,8 +100,8 @@ class ModelServer:
         return "localhost:{}".format(self.grpc_port)
 
     def shown_command(self):
-        """The command line as you would type it (binary name, not its full path)."""
-        return " \\\n    ".join([self.kind] + self.command[1:])
+        """The command line as you would type it (binary name; this clone's folder shown as ``<course>``)."""
+        return paths.shown(" \\\n    ".join([self.kind] + self.command[1:]))
 
     def start(self):
         """Start the process, its output going to ``log_path``."""
@@ -179,15 +181,22 @@ def start(name, models=None, model_name=None, model_base_path=None, grpc_port=85
     else:
         args = ["--model_name={}".format(model_name), "--model_base_path={}".format(Path(model_base_path).resolve())]
         names = [model_name]
-    server = ModelServer(name, args + list(extra_args), grpc, rest, paths.artifact("serving", name, "server.log"))
-    server.start()
-    _started[name] = server
-    try:
-        server.wait_until_available(names, timeout)
-    except Exception:
-        server.stop()
-        raise
-    return server
+    for attempt in range(_BIND_ATTEMPTS):
+        server = ModelServer(name, args + list(extra_args), grpc, rest, paths.artifact("serving", name, "server.log"))
+        server.start()
+        _started[name] = server
+        try:
+            return server.wait_until_available(names, timeout)
+        except RuntimeError:
+            server.stop()
+            if _GRPC_BIND_FAILURE not in server.log() or attempt + 1 == _BIND_ATTEMPTS:
+                raise
+            # Another process took the gRPC port between our check and the server's bind: other ports.
+            grpc = free_port()
+            rest = free_port(avoid={grpc})
+        except Exception:
+            server.stop()
+            raise
 
 
 def stop_all():

@@ -177,6 +177,34 @@ def _binary_savedmodel_format(base):
     return formats.Format("binary SavedModel", [folder], folder, lambda: formats.load_savedmodel(folder))
 
 
+def _counts_from_every_request_metric(page):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(sample.labels.get("model_name"), sample.labels.get("status")): int(sample.value)
+            for family in text_string_to_metric_families(page) for sample in family.samples
+            if "model_name" in sample.labels and not sample.name.endswith(("_sum", "_bucket"))}
+
+
+def _labels_without_policy(base_path, stable, canary):
+    return ('model_config_list { config { name: "iris" base_path: "%s" model_platform: "tensorflow" '
+            'version_labels { key: "stable" value: %d } version_labels { key: "canary" value: %d } } }'
+            % (base_path, stable, canary))
+
+
+def _labels_swapped(base_path, stable, canary):
+    return solutions.ex_11_2(base_path, canary, stable).replace("versions: %d versions: %d" % (canary, stable),
+                                                                "versions: %d versions: %d" % (stable, canary))
+
+
+def _timeout_in_ms(max_batch_size, timeout_ms, allowed):
+    return solutions.ex_11_3(max_batch_size, timeout_ms / 1000.0, allowed)
+
+
+def _allowed_sizes_as_given(max_batch_size, timeout_ms, allowed):
+    return "max_batch_size { value: %d }\nbatch_timeout_micros { value: %d }\n%s" % (
+        max_batch_size, int(timeout_ms * 1000), "".join("allowed_batch_sizes: %d\n" % size for size in allowed))
+
+
 WRONG_ANSWERS = [
     ("00.1", _shuffled_labels, "unshuffled"),
     ("00.1", _whole_test_set, "return only the labels of one batch"),
@@ -216,6 +244,13 @@ WRONG_ANSWERS = [
     ("09.2", _copy_instead_of_converting, "holds no saved_model.pb"),
     ("10.1", _binary_savedmodel_format, "save with as_text=True"),
     ("10.2", lambda: 82930 / 3169, "is not the measured ratio"),
+    ("11.1", _counts_from_every_request_metric, "unexpected [('iris', None)"),
+    ("11.1", lambda page: [], "return a dict"),
+    ("11.2", _labels_without_policy, "stable answer no version: the version behind them was unloaded"),
+    ("11.2", _labels_swapped, "expected stable -> 3 and canary -> 5"),
+    ("11.2", lambda base_path, stable, canary: "model_config_list { config {", "is not a ModelServerConfig"),
+    ("11.3", _timeout_in_ms, "batch_timeout_micros"),
+    ("11.3", _allowed_sizes_as_given, "Last entry in allowed_batch_sizes must match max_batch_size"),
 ]
 
 

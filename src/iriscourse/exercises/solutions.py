@@ -221,3 +221,31 @@ def ex_10_2():
     checkpoint = lowlevel.ensure_checkpoint()
     checkpoint_bytes = formats.disk_bytes([checkpoint + s for s in (".index", ".meta", ".data-00000-of-00001")])
     return checkpoint_bytes / formats.disk_bytes([frozen.ensure_optimized()])
+
+
+def ex_11_1(page):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(sample.labels["model_name"], sample.labels["status"]): int(sample.value)
+            for family in text_string_to_metric_families(page) if family.name == ":tensorflow:serving:request_count"
+            for sample in family.samples}
+
+
+def ex_11_2(base_path, stable, canary):
+    return """model_config_list {{
+  config {{
+    name: "iris"
+    base_path: "{}"
+    model_platform: "tensorflow"
+    model_version_policy {{ specific {{ versions: {} versions: {} }} }}
+    version_labels {{ key: "stable" value: {} }}
+    version_labels {{ key: "canary" value: {} }}
+  }}
+}}
+""".format(base_path, stable, canary, stable, canary)
+
+
+def ex_11_3(max_batch_size, timeout_ms, allowed):
+    sizes = list(allowed) if allowed and allowed[-1] == max_batch_size else list(allowed) + [max_batch_size]
+    return "max_batch_size {{ value: {} }}\nbatch_timeout_micros {{ value: {} }}\n{}".format(
+        max_batch_size, int(timeout_ms * 1000), "".join("allowed_batch_sizes: {}\n".format(s) for s in sizes))
