@@ -472,3 +472,22 @@ def test_the_warmup_latency_is_recorded_when_reading_ends_and_not_when_a_request
     with pytest.raises(errors.ServingError):
         warmup.run(half)
     assert latency.count(half.path, "OK") == before + 1
+
+
+def test_with_batching_on_the_warm_up_requests_go_through_the_batcher(saved_models, tmp_path):
+    """As in TF Serving, warm-up runs on the session the requests will use: the batching session."""
+    base = str(tmp_path / "raw")
+    export = os.path.join(saved_models.raw_base, os.listdir(saved_models.raw_base)[0])
+    os.makedirs(base)
+    inputs = {name: np.array(values, np.float32) for name, values in builders.PREDICT_X.items()}
+    _add_version(base, 1, export, [_predict_log("serving_default", "raw", **inputs)])
+    parameters = tmp_path / "batching.config"
+    parameters.write_text("max_batch_size { value: 2 }\n")  # the 3-row warm-up request is larger than a batch
+    port, = server_harness.free_ports(1)
+    result = server_harness.run_server(["--port=%d" % port, "--model_name=raw", "--model_base_path=%s" % base,
+                                        "--max_num_load_retries=0", "--enable_batching",
+                                        "--batching_parameters_file=%s" % parameters])
+    assert result.returncode == 255
+    assert result.stdout.decode() == (
+        "Failed to start server. Error: UNKNOWN: 1 servable(s) did not become available: {{{name: raw version: 1} "
+        "due to error: INVALID_ARGUMENT: Task size 3 is larger than maximum input batch size 2}, }\n")
