@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 MODULES=${MODULES:-errors tensor_proto inference}
 TESTS="tests/model_server/test_errors.py tests/model_server/test_inference_rules.py \
 tests/model_server/test_config_and_tensor_rules.py tests/model_server/test_version_states.py \
-tests/model_server/test_json_tensor.py tests/model_server/test_registry_and_servable.py"
+tests/model_server/test_json_tensor.py tests/model_server/test_registry_and_servable.py \
+tests/model_server/test_json_tensor_rules.py tests/model_server/test_json_fast_paths.py"
 TOOL=.venv-mutation
 WORK=build/mutation
 [ -x .venv/bin/python ] || { echo "error: no .venv: run 'make setup' first." >&2; exit 1; }

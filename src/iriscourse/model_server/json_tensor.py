@@ -7,11 +7,17 @@ format) is turned into numpy arrays following TF Serving's shape and type
 rules, and classify/regress `examples` into serialized tf.train.Examples.
 Response side: tensors are written with TF Serving's number formatting and
 layout (`predictions`, `outputs`, `results`).
+
+Well-formed requests take fast paths (the json module's C parser without
+per-number hooks; whole nested lists checked and converted by numpy); whatever
+a fast path cannot vouch for goes through the careful element-by-element
+rules, which alone decide every error message.
 """
 import base64
 import binascii
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -37,6 +43,9 @@ _INTEGER_RANGES = {
 }
 _FLOATS = (types_pb2.DT_FLOAT, types_pb2.DT_DOUBLE)
 _NARROW_INTS = (types_pb2.DT_INT16, types_pb2.DT_INT8, types_pb2.DT_UINT8)
+# The Python types of JSON values _scalar accepts as they are (b64 objects go the careful way).
+_FAST_LEAF_TYPES = dict([(dtype, {int}) for dtype in _INTEGER_RANGES] + [(dtype, {int, float}) for dtype in _FLOATS]
+                        + [(types_pb2.DT_BOOL, {bool}), (types_pb2.DT_STRING, {str})])
 _FEATURE_KIND_NAMES = {"bytes_list": "bytes", "float_list": "float", "int64_list": "int64"}
 _PARSER_MESSAGES = {
     "Expecting value": "Invalid value.",
@@ -137,6 +146,17 @@ def _parse_int(text):
 
 
 _DECODER = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int)
+_PLAIN_DECODER = json.JSONDecoder()
+# A body's bytes reduced to the shape of its number literals: digits -> 0, e/E -> e, '.' kept, all else
+# (signs included) -> space.
+_SKETCHED = dict([(digit, ord("0")) for digit in b"0123456789"] + [(ord("e"), ord("e")), (ord("E"), ord("e")),
+                                                                   (ord("."), ord("."))])
+_NUMBER_SKETCH = bytes(_SKETCHED.get(char, ord(" ")) for char in range(256))
+# In a sketch, the literals the plain decoder could read differently from _DECODER: 19+ digits before any
+# '.' (integers outside int64..uint64, which rapidjson reads as doubles) and 3+ digit exponents (doubles
+# that may overflow).
+_LONG_INTEGER_PART = b" " + b"0" * 19
+_LONG_EXPONENT = re.compile(rb"e ?000")
 
 
 def _byte_offset(text, index):
@@ -187,6 +207,22 @@ def _parse_error(text, error):
         "JSON Parse error: %s at offset: %d" % (message, _byte_offset(text, offset)))
 
 
+def _numbers_need_care(body):
+    """Whether a number literal in body could be too big for the plain parser to read like rapidjson."""
+    sketch = b" " + body.translate(_NUMBER_SKETCH)
+    return _LONG_INTEGER_PART in sketch or _LONG_EXPONENT.search(sketch) is not None
+
+
+def _decode(body, text, start):
+    """The JSON value at text[start:]: the C parser without hooks when no number needs care, else _DECODER."""
+    if not _numbers_need_care(body):
+        try:
+            return _PLAIN_DECODER.raw_decode(text, start)[0]
+        except (ValueError, RecursionError):
+            pass  # malformed: the careful parse gives rapidjson's message
+    return _DECODER.raw_decode(text, start)[0]
+
+
 def parse_json_object(body):
     """Parse a request body into a JSON object; text after the first value is ignored."""
     if not body:
@@ -197,7 +233,7 @@ def parse_json_object(body):
         raise errors.invalid_argument(
             "JSON Parse error: The document is empty. at offset: %d" % _byte_offset(text, start))
     try:
-        doc, _ = _DECODER.raw_decode(text, start)
+        doc = _decode(body, text, start)
     except json.JSONDecodeError as error:
         raise _parse_error(text, error)
     except _NumberTooBig as error:
@@ -329,6 +365,54 @@ def _to_array(flat, shape, dtype):
     return array.reshape(shape)
 
 
+def _regular_leaves(value):
+    """(shape, flat leaves) of a value whose lists nest regularly (no list as a leaf), else None."""
+    shape, probe = [], value
+    while isinstance(probe, list) and len(shape) <= MAX_RANK:
+        shape.append(len(probe))
+        probe = probe[0] if probe else None
+    if len(shape) > MAX_RANK:
+        return None
+    if len(shape) == 0:
+        return shape, [value]
+    if len(shape) == 1:
+        return shape, value
+    try:
+        leaves = np.array(value, dtype=object)
+    except ValueError:  # numpy cannot lay out this raggedness
+        return None
+    if leaves.shape != tuple(shape):
+        return None
+    return shape, leaves.reshape(-1).tolist()
+
+
+def _fast_array(value, dtype):
+    """The tensor of a well-formed JSON value, or None when only the careful rules can tell (or fail)."""
+    allowed = _FAST_LEAF_TYPES.get(dtype)
+    regular = _regular_leaves(value) if allowed else None
+    if regular is None:
+        return None
+    shape, flat = regular
+    if not set(map(type, flat)) <= allowed:
+        return None
+    if dtype in _INTEGER_RANGES and flat:
+        low, high = _INTEGER_RANGES[dtype]
+        if min(flat) < low or max(flat) > high:
+            return None
+    if dtype == types_pb2.DT_STRING:
+        flat = [utf8_bytes(text) for text in flat]
+    return _to_array(flat, shape, dtype)
+
+
+def _array(value, dtype):
+    """The tensor of one JSON value (TF Serving's rules; ServingError when it breaks them)."""
+    array = _fast_array(value, dtype)
+    if array is None:
+        shape, flat = _flatten(value, dtype)
+        array = _to_array(flat, shape, dtype)
+    return array
+
+
 def _shape_text(shape):
     return "[%s]" % ",".join(str(size) for size in shape)
 
@@ -360,6 +444,23 @@ def _add_instance_item(batches, item, name, input_dtypes):
         batches[name] = _Batch(shape, flat)
 
 
+def _fast_instances(instances, names, named, input_dtypes):
+    """The tensors of well-formed `instances`, or None when the careful rules must look at each element."""
+    if named:
+        keys = set(names)
+        if not all(_is_named_object(element) and element.keys() == keys for element in instances):
+            return None
+        columns = {name: [element[name] for element in instances] for name in names}
+    else:
+        columns = {names[0]: instances}
+    arrays = {}
+    for name, column in columns.items():
+        arrays[name] = _fast_array(column, input_dtypes[name])
+        if arrays[name] is None:
+            return None
+    return arrays
+
+
 def _instances_to_arrays(instances, input_dtypes):
     names = sorted(input_dtypes)
     if not isinstance(instances[0], dict) and len(names) > 1:
@@ -367,6 +468,9 @@ def _instances_to_arrays(instances, input_dtypes):
             "instances is a plain list, but expecting list of objects as multiple input tensors "
             "required as per tensorinfo_map")
     named = _is_named_object(instances[0])
+    arrays = _fast_instances(instances, names, named, input_dtypes)
+    if arrays is not None:
+        return arrays
     batches = {}
     for index, element in enumerate(instances):
         if named:
@@ -404,14 +508,12 @@ def _inputs_to_arrays(inputs, input_dtypes):
             raise errors.invalid_argument(
                 "inputs is a plain value/list, but expecting an object as multiple input tensors "
                 "required as per tensorinfo_map")
-        shape, flat = _flatten(inputs, input_dtypes[names[0]])
-        return {names[0]: _to_array(flat, shape, input_dtypes[names[0]])}
+        return {names[0]: _array(inputs, input_dtypes[names[0]])}
     arrays = {}
     for name in names:
         if name not in inputs:
             raise errors.invalid_argument("Missing named input: %s in 'inputs' object." % name)
-        shape, flat = _flatten(inputs[name], input_dtypes[name])
-        arrays[name] = _to_array(flat, shape, input_dtypes[name])
+        arrays[name] = _array(inputs[name], input_dtypes[name])
     return arrays
 
 
@@ -491,6 +593,8 @@ def serialized_examples(doc):
 # ---------------------------------------------------------------- tensor -> JSON
 
 _FLOAT32 = struct.Struct("f")
+_BULK_FLOATS = 32  # from this many elements on, numpy's fixed cost pays off
+_POWERS_OF_TEN = np.array([float(10 ** power) for power in range(23)])  # all exact doubles
 
 
 def _as_float32(number):
@@ -520,49 +624,82 @@ def format_float(value, double=False):
     return text
 
 
+def _short_form_checks(values, double):
+    """(decided, exact) masks: where numpy can tell, whether "%g" of a value reads back as the same float.
+
+    The value of "%g" % x is d * 10**k with d = |x| / 10**k rounded to 6 digits (k = exponent - 5). For
+    |k| <= 22, 10**k is an exact double, so the scaling and the read-back d * 10**k are single IEEE
+    operations, correctly rounded like float(text). Near-ties of that rounding, misjudged exponents,
+    |k| > 22, infinities and NaN stay undecided.
+    """
+    with np.errstate(all="ignore"):  # NaN, infinities, underflow: their lanes end up undecided anyway
+        magnitude = np.absolute(values, dtype=np.float64)
+        finite = np.isfinite(magnitude)
+        magnitude = np.where(finite & (magnitude != 0), magnitude, 1.0)  # "%g" of 0 reads back exactly, as of 1
+        power = np.floor(np.log10(magnitude)) - 5
+        scale = _POWERS_OF_TEN[np.minimum(np.abs(power), len(_POWERS_OF_TEN) - 1).astype(np.intp)]
+        down = power >= 0
+        scaled = np.where(down, magnitude / scale, magnitude * scale)
+        digits = np.rint(scaled)
+        read_back = np.where(down, digits * scale, digits / scale)
+    decided = (finite & (np.abs(power) < len(_POWERS_OF_TEN)) & (scaled >= 1e5) & (scaled < 1e6)
+               & (np.abs(scaled - digits) < 0.499999))
+    if not double:
+        read_back, magnitude = read_back.astype(np.float32), magnitude.astype(np.float32)
+    return decided, decided & (read_back == magnitude)
+
+
+def _float_texts(values, double):
+    """format_float of every element of a flat float32/float64 array (in bulk when there are many)."""
+    numbers = values.tolist()
+    if len(numbers) < _BULK_FLOATS:
+        return [format_float(number, double) for number in numbers]
+    decided, exact = _short_form_checks(values, double)
+    layout = "".join(np.where(exact, "%g,", "%.17g," if double else "%.9g,").tolist())
+    texts = [text if "." in text or "e" in text else text + ".0"
+             for text in (layout % tuple(numbers)).split(",")[:-1]]
+    for index in np.flatnonzero(~decided).tolist():
+        texts[index] = format_float(numbers[index], double)
+    return texts
+
+
 def _element_texts(array, alias):
-    """JSON text of every element of an output tensor, as an object array of the same shape."""
+    """JSON text of every element of an output tensor, flat in C order."""
     kind = array.dtype.kind
+    flat = array.reshape(-1)
     if kind == "f" and array.dtype.itemsize in (4, 8):
-        double = array.dtype.itemsize == 8
-        texts = [format_float(value, double) for value in array.reshape(-1).tolist()]
-    elif kind in "iu":
-        texts = [str(int(value)) for value in array.flat]
-    elif kind == "b":
-        texts = ["true" if value else "false" for value in array.flat]
-    elif kind in "OS":
+        return _float_texts(flat, array.dtype.itemsize == 8)
+    if kind in "iu":
+        return [str(value) for value in flat.tolist()]
+    if kind == "b":
+        return ["true" if value else "false" for value in flat.tolist()]
+    if kind in "OS":
         if alias.endswith("_bytes"):
-            texts = ['{"b64": "%s"}' % base64.b64encode(value).decode("ascii") for value in array.flat]
-        else:
-            texts = [json_string(value) for value in array.flat]
-    else:
-        raise errors.invalid_argument(
-            "Failed to write JSON value for tensor type: %s" % tf.as_dtype(array.dtype).name)
-    result = np.empty(len(texts), dtype=object)
-    result[:] = texts
-    return result.reshape(array.shape)
+            return ['{"b64": "%s"}' % base64.b64encode(value).decode("ascii") for value in flat]
+        return [json_string(value) for value in flat]
+    raise errors.invalid_argument(
+        "Failed to write JSON value for tensor type: %s" % tf.as_dtype(array.dtype).name)
 
 
-def _compact(texts):
-    if isinstance(texts, str):
-        return texts
-    if texts.ndim == 0:
-        return texts[()]
-    if texts.ndim == 1:
-        return "[%s]" % ", ".join(texts.tolist())
-    return "[%s]" % ", ".join(_compact(item) for item in texts)
+def _compact_layout(shape):
+    """A %-template that lays out a tensor of this shape on one line, one %s per element."""
+    if not shape:
+        return "%s"
+    return "[%s]" % ", ".join([_compact_layout(shape[1:])] * shape[0])
 
 
-def _pretty(texts, level):
-    if isinstance(texts, str):
-        return texts
-    if texts.ndim == 0:
-        return texts[()]
-    if len(texts) == 0:
+def _pretty_layout(shape, level):
+    """A %-template that lays out a tensor of this shape indented at `level`, one element per line."""
+    if not shape:
+        return "%s"
+    if shape[0] == 0:
         return "[]"
-    pad = "    " * (level + 1)
-    items = ",\n".join(pad + _pretty(item, level + 1) for item in texts)
-    return "[\n%s\n%s]" % (items, "    " * level)
+    item = "    " * (level + 1) + _pretty_layout(shape[1:], level + 1)
+    return "[\n%s\n%s]" % (",\n".join([item] * shape[0]), "    " * level)
+
+
+def _pretty(array, alias, level):
+    return _pretty_layout(array.shape, level) % tuple(_element_texts(array, alias))
 
 
 def _row_response(outputs):
@@ -575,26 +712,29 @@ def _row_response(outputs):
         elif array.shape[0] != batch:
             raise errors.invalid_argument("Tensor name: %s has inconsistent batch size: %d expecting: %d"
                                           % (alias, array.shape[0], batch))
-    texts = [(alias, _element_texts(array, alias)) for alias, array in outputs]
+    texts = [(alias, array.shape[1:], _element_texts(array, alias)) for alias, array in outputs]
     if not batch:
         return '{\n    "predictions": []\n}'
     if len(texts) == 1:
-        items = ", ".join(_compact(texts[0][1][index]) for index in range(batch))
+        _, item_shape, text = texts[0]
+        items = ", ".join([_compact_layout(item_shape)] * batch) % tuple(text)
         return '{\n    "predictions": [%s\n    ]\n}' % items
-    objects = []
+    members = ",\n".join('            %s: %s' % (json.dumps(alias, ensure_ascii=False).replace("%", "%%"),
+                                                 _compact_layout(item_shape)) for alias, item_shape, _ in texts)
+    layout = ",\n        ".join(["{\n%s\n        }" % members] * batch)
+    by_row = []
     for index in range(batch):
-        members = ",\n".join('            %s: %s' % (json.dumps(alias, ensure_ascii=False), _compact(text[index]))
-                             for alias, text in texts)
-        objects.append("{\n%s\n        }" % members)
-    return '{\n    "predictions": [\n        %s\n    ]\n}' % ",\n        ".join(objects)
+        for _, _, text in texts:
+            size = len(text) // batch
+            by_row += text[index * size:(index + 1) * size]
+    return '{\n    "predictions": [\n        %s\n    ]\n}' % (layout % tuple(by_row))
 
 
 def _columnar_response(outputs):
     if len(outputs) == 1:
         alias, array = outputs[0]
-        return '{\n    "outputs": %s\n}' % _pretty(_element_texts(array, alias), 1)
-    members = ",\n".join('        %s: %s' % (json.dumps(alias, ensure_ascii=False),
-                                             _pretty(_element_texts(array, alias), 2))
+        return '{\n    "outputs": %s\n}' % _pretty(array, alias, 1)
+    members = ",\n".join('        %s: %s' % (json.dumps(alias, ensure_ascii=False), _pretty(array, alias, 2))
                          for alias, array in outputs)
     return '{\n    "outputs": {\n%s\n    }\n}' % members
 

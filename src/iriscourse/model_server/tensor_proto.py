@@ -65,27 +65,30 @@ def _values(proto, dtype, numpy_dtype):
 
 def to_ndarray(proto):
     """Decode a request TensorProto; raises TensorParseError when it is malformed."""
-    numpy_dtype = _numpy_dtype(proto.dtype)
-    if proto.tensor_shape.unknown_rank:
+    dtype = proto.dtype
+    numpy_dtype = _numpy_dtype(dtype)
+    tensor_shape = proto.tensor_shape
+    if tensor_shape.unknown_rank:
         raise TensorParseError("unknown rank")
-    shape = [dim.size for dim in proto.tensor_shape.dim]
+    shape = [dim.size for dim in tensor_shape.dim]
     if any(size < 0 for size in shape):
         raise TensorParseError("negative dimension")
     count = 1
     for size in shape:
         count *= size
     itemsize = numpy_dtype.itemsize
-    if proto.tensor_content:
-        if proto.dtype == types_pb2.DT_STRING or len(proto.tensor_content) != count * itemsize:
+    content = proto.tensor_content  # each read of the field copies its bytes
+    if content:
+        if dtype == types_pb2.DT_STRING or len(content) != count * itemsize:
             raise TensorParseError("tensor_content does not match the shape")
-        return np.frombuffer(proto.tensor_content, dtype=numpy_dtype).reshape(shape).copy()
-    values = _values(proto, proto.dtype, numpy_dtype)
+        return np.frombuffer(content, dtype=numpy_dtype).reshape(shape).copy()
+    values = _values(proto, dtype, numpy_dtype)
     if len(values) > count:
         raise TensorParseError("more values than the shape holds")
     if len(values) < count:
         if count * itemsize > _MAX_IMPLIED_BYTES:
             raise TensorParseError("shape too large for the values sent")
-        filler = values[-1] if len(values) else (b"" if proto.dtype == types_pb2.DT_STRING else 0)
+        filler = values[-1] if len(values) else (b"" if dtype == types_pb2.DT_STRING else 0)
         padded = np.empty(count, dtype=values.dtype)
         padded[:len(values)] = values
         padded[len(values):] = filler
