@@ -92,7 +92,8 @@ def test_numbers_that_may_read_differently_take_the_careful_parser(literal):
 
 
 def test_ordinary_requests_take_the_plain_parser():
-    body = json.dumps({"instances": [[5.1, 3.5, -1.4, 0.2, 1e-05, 1.5e+20, -123456789012345678, 0.1 + 0.2]],
+    body = json.dumps({"instances": [[5.1, 3.5, -1.4, 0.2, 1e-05, 1.5e+20, -123456789012345678, 0.1 + 0.2],
+                                     {"b64": "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"}],
                        "signature_name": "v2 2024-01-01"}).encode()
     assert not json_tensor._numbers_need_care(body)
 

@@ -46,6 +46,15 @@ PARSE_ERRORS = [
     (b'{"a": [{"b": [1]} 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 18"),
     (b'{"x": "]]]", "a": [1 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 21"),
     (b'{"a\\\\": [1 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 11"),
+    (b'{"a": ["\\"{", 1 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 16"),
+    (b'{"x": "\\\\", "a": [1 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 20"),
+    (b'{"a": [1', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 8"),
+    (b'{"a": [1X]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 8"),
+    (b'{"a": ["s".5]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 10"),
+    (b'{"a": ["s"e5]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 10"),
+    (b'{"x": "[", "a": 1 "b": 2}', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 18"),
+    (b'{"x": "a\\\\\\"[", "a": {"b": 1 "c": 2}}',
+     "JSON Parse error: Missing a comma or '}' after an object member. at offset: 29"),
     (b'{"a": 1 "b": 2}', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 8"),
     (b'{"instances": [1.0]', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 19"),
     (b'{"x": "[\\"{", "a": 1 "b": 2}', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 21"),
@@ -76,9 +85,10 @@ def test_parse_errors_use_rapidjsons_words_and_byte_offsets(body, message):
 
 
 def test_parsing_keeps_number_types_and_ignores_trailing_text():
-    doc = json_tensor.parse_json_object(b' {"a": [1, 1.0, -0.0, 18446744073709551615, 18446744073709551616, NaN], '
+    doc = json_tensor.parse_json_object(b' {"a": [1, 1.0, -0.0, 18446744073709551615, 18446744073709551616, NaN, '
+                                        b'-9223372036854775808, -9223372036854775809], '
                                         b'"b": "\xc3\xa9\xff"} ]]] trailing')
-    assert [type(value) for value in doc["a"]] == [int, float, float, int, float, float]
+    assert [type(value) for value in doc["a"]] == [int, float, float, int, float, float, int, float]
     assert doc["a"][3] == 2 ** 64 - 1 and doc["a"][4] == 2.0 ** 64 and str(doc["a"][2]) == "-0.0"
     assert json_tensor.utf8_bytes(doc["b"]) == b"\xc3\xa9\xff"
 
