@@ -1,5 +1,6 @@
 """Exercises of notebook 11: reading Prometheus metrics, a canary config with labels, batching parameters."""
 import shutil
+import time
 
 import grpc
 import requests
@@ -53,6 +54,16 @@ def check_request_counts(request_counts):
     return "All %d (model, status) request counts read, e.g. iris OK = 41." % len(_MODEL_TRAFFIC)
 
 
+def _settle(rest_url, seconds=3.0):
+    """Watch the model for a few seconds: a reload returns before versions no longer aspired are unloaded."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = requests.get(rest_url + "/v1/models/iris", timeout=10).json()["model_version_status"]
+        if any(version["state"] != "AVAILABLE" for version in status):
+            return
+        time.sleep(0.2)
+
+
 def _label_versions(rest_url):
     versions = {}
     for label in ("stable", "canary"):
@@ -89,6 +100,7 @@ def check_canary_config(canary_config):
                 model_service_pb2_grpc.ModelServiceStub(channel).HandleReloadConfigRequest(request, 30.0)
             except grpc.RpcError as error:
                 raise Wrong("the server refused it: %s: %s" % (error.code().name, error.details())) from None
+        _settle(server.rest_url)
         versions = _label_versions(server.rest_url)
     finally:
         server.stop()
