@@ -39,7 +39,8 @@ tar --exclude=./.venv --exclude=./.venv-mutation --exclude=./build --exclude=./w
 cat >"$WORK/run_tests.sh" <<RUN
 #!/usr/bin/env bash
 cd "\$(dirname "\$0")"
-PYTHONPATH="\$PWD/src" exec "$PWD/.venv/bin/python" -m pytest -x -q -p no:nbval -o addopts="-p no:cacheprovider" $TESTS
+# mutmut reads the output as UTF-8: bytes that tests print (invalid UTF-8 kept in strings) stay escaped.
+PYTHONIOENCODING=utf-8:backslashreplace PYTHONPATH="\$PWD/src" exec "$PWD/.venv/bin/python" -m pytest -x -q -p no:nbval -o addopts="-p no:cacheprovider" $TESTS
 RUN
 chmod +x "$WORK/run_tests.sh"
 paths=$(for m in $MODULES; do printf 'src/iriscourse/model_server/%s.py,' "$m"; done)

@@ -163,8 +163,11 @@ def test_well_formed_requests_skip_the_element_by_element_rules(monkeypatch):
         {"instances": [{"a": [1.0, 2], "b": "x", "c": True}, {"a": [3.5, -0.0], "b": "\u00e9", "c": False}]},
         {"a": F, "b": S, "c": B})
     assert row_format and arrays["a"].tolist() == [[1.0, 2.0], [3.5, -0.0]] and arrays["b"].tolist() == [b"x", b"\xc3\xa9"]
-    _, arrays = json_tensor.predict_inputs({"inputs": {"a": [[1, 2], [3, 4]], "b": [2 ** 64 - 1]}}, {"a": U8, "b": U64})
-    assert arrays["a"].dtype == np.uint8 and arrays["b"].tolist() == [2 ** 64 - 1]
+    _, arrays = json_tensor.predict_inputs(
+        {"inputs": {"a": [[1, 2], [3, 4]], "b": [2 ** 64 - 1, 0], "c": [-(2 ** 63), 2 ** 63 - 1], "d": _nested(32, 0.5)}},
+        {"a": U8, "b": U64, "c": I64, "d": D})
+    assert arrays["a"].dtype == np.uint8 and arrays["b"].tolist() == [2 ** 64 - 1, 0]
+    assert arrays["c"].tolist() == [-(2 ** 63), 2 ** 63 - 1] and arrays["d"].shape == (1,) * 32
 
 
 # ---------------------------------------------------------------- tensor -> JSON
@@ -194,12 +197,18 @@ def test_bulk_float_texts_are_format_float_texts(dtype):
                                                         for value in values.tolist()]
 
 
-def test_ordinary_outputs_are_checked_in_bulk():
+def test_ordinary_outputs_are_checked_in_bulk(monkeypatch):
     rng = np.random.RandomState(5)
     for values in ((rng.randn(3000) * 3).astype(np.float32), rng.dirichlet([1, 1, 1], 1000).astype(np.float32).ravel(),
-                   rng.randn(3000) * 1e3):
+                   rng.randn(3000) * 1e3, (rng.randn(3000) * 1e9).astype(np.float32), np.arange(3000.0) * 1e6):
         decided, _ = json_tensor._short_form_checks(values, values.dtype == np.float64)
         assert decided.mean() > 0.99
+
+    def one_by_one(*args):
+        raise AssertionError("formatted one by one")
+    monkeypatch.setattr(json_tensor, "format_float", one_by_one)
+    values = np.linspace(-2, 2, json_tensor._BULK_FLOATS, dtype=np.float32)
+    assert json_tensor._float_texts(values, False)[:2] == ["-2.0", "-1.87096775"]
 
 
 def _reference_compact(item):

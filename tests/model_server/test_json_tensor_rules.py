@@ -41,6 +41,7 @@ PARSE_ERRORS = [
     (b'{"instances": [1.0,]}', "JSON Parse error: Invalid value. at offset: 19"),
     (b'{"a": [tru]}', "JSON Parse error: Invalid value. at offset: 7"),
     (b'\xff\xfe{"instances": [1.0]}', "JSON Parse error: Invalid value. at offset: 0"),
+    (b'X{"instances": [1.0]}', "JSON Parse error: Invalid value. at offset: 0"),
     (b'{"instances": [1.0 2.0]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 19"),
     (b'{"\xc3\xa9\xc3\xa9": [1 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 12"),
     (b'{"a": [{"b": [1]} 2]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 18"),
@@ -53,6 +54,7 @@ PARSE_ERRORS = [
     (b'{"a": ["s".5]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 10"),
     (b'{"a": ["s"e5]}', "JSON Parse error: Missing a comma or ']' after an array element. at offset: 10"),
     (b'{"x": "[", "a": 1 "b": 2}', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 18"),
+    (b'{"x": "ab[", "a": 1 "b": 2}', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 20"),
     (b'{"x": "a\\\\\\"[", "a": {"b": 1 "c": 2}}',
      "JSON Parse error: Missing a comma or '}' after an object member. at offset: 29"),
     (b'{"a": 1 "b": 2}', "JSON Parse error: Missing a comma or '}' after an object member. at offset: 8"),
@@ -139,6 +141,7 @@ def test_b64_objects_decode_with_or_without_padding_and_spaces(value, decoded):
 @pytest.mark.parametrize("value, message", [
     ({"b64": "!!"}, "Unable to base64 decode"), ({"b64": "\u00e9"}, "Unable to base64 decode"),
     ({"b64": "e"}, "Unable to base64 decode"), ({"b64": "eQ=x"}, "Unable to base64 decode"),
+    ({"b64": "e!Q=="}, "Unable to base64 decode"),
     ({"b64": "eQ==", "x": 1}, 'JSON Value: {"b64": "eQ==", "x": 1} not formatted correctly for base64 data'),
     ({"b64": 1}, 'JSON Value: {"b64": 1} not formatted correctly for base64 data'),
 ])
@@ -293,9 +296,11 @@ def test_example_features_take_their_kind_from_the_json_type():
 
 
 def test_context_bytes_come_first():
-    serialized = json_tensor.serialized_examples({"context": {"c": "k"}, "examples": [{"x": 1.0}]})
+    example = tf.train.Example(features={"feature": {"x": tf.train.Feature(float_list={"value": [1.0]})}})
     context = tf.train.Example(features={"feature": {"c": tf.train.Feature(bytes_list={"value": [b"k"]})}})
-    assert serialized[0].startswith(context.SerializeToString())
+    assert json_tensor.serialized_examples({"examples": [{"x": 1.0}]}) == [example.SerializeToString()]
+    assert json_tensor.serialized_examples({"context": {"c": "k"}, "examples": [{"x": 1.0}]}) == [
+        context.SerializeToString() + example.SerializeToString()]
 
 
 @pytest.mark.parametrize("doc, message", [
