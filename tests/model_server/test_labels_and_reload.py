@@ -17,6 +17,7 @@ from google.protobuf import text_format
 from tensorflow_serving.apis import get_model_status_pb2, model_management_pb2, model_service_pb2_grpc
 from tensorflow_serving.config import model_server_config_pb2
 
+from fake_loading import FakeLoader
 import saved_model_builders as builders
 import server_harness
 from server_harness import make_base, model_config
@@ -27,31 +28,6 @@ NOT_AVAILABLE = "Request to assign label to version %d of model %s, which is not
 
 
 # ------------------------------------------------------------------ in-process
-
-class _Servable(object):
-    def __init__(self, version):
-        self.version = version
-
-    def close(self):
-        pass
-
-
-class _Loader(object):
-    """Loads instantly (versions in ``fail`` with an error, those in ``hold`` once released); records the loads."""
-
-    def __init__(self, fail=(), hold=()):
-        self.fail, self.hold = set(fail), set(hold)
-        self.release = threading.Event()
-        self.loaded = []
-
-    def __call__(self, name, version, path):
-        if version in self.hold:
-            self.release.wait(30)
-        self.loaded.append((name, version))
-        if version in self.fail:
-            raise errors.ServingError(errors.DATA_LOSS, "broken version %d" % version)
-        return _Servable(version)
-
 
 def _entry(name, base, versions=(), labels=None, extra=""):
     """Text of one ModelConfig: a specific version policy (when versions are given) and labels."""
@@ -80,7 +56,7 @@ def make_registry():
     made = []
 
     def make(loader=None, allow=False):
-        models = registry.ModelRegistry(loader or _Loader(), poll_wait_seconds=3600, max_load_retries=0,
+        models = registry.ModelRegistry(loader or FakeLoader(), poll_wait_seconds=3600, max_load_retries=0,
                                         allow_unavailable_labels=allow)
         models.start()
         made.append(models)
@@ -124,7 +100,7 @@ def _wait_for(predicate, timeout=30):
 
 
 def test_startup_labels_fail_before_anything_loads(make_registry, base):
-    loader = _Loader()
+    loader = FakeLoader()
     models = make_registry(loader)
     assert _refused(models, _config(_entry("m", base, (1, 2), {"stable": 1}))) == (
         errors.FAILED_PRECONDITION, NOT_AVAILABLE % (1, "m"))
@@ -163,7 +139,7 @@ def test_canary_recipe_load_both_versions_then_assign_move_and_roll_back_labels(
 
 
 def test_a_failed_label_change_changes_nothing(make_registry, base, tmp_path):
-    loader = _Loader()
+    loader = FakeLoader()
     models = make_registry(loader)
     _reload(models, _config(_entry("m", base, (1, 2))))
     _reload(models, _config(_entry("m", base, (1, 2), {"stable": 1})))
@@ -241,7 +217,7 @@ def test_an_empty_startup_config_takes_no_action_and_a_later_list_is_the_first(m
 
 
 def test_reload_does_not_wait_for_new_versions_of_models_already_listed(make_registry, base):
-    loader = _Loader(hold={2})
+    loader = FakeLoader(hold={2})
     models = make_registry(loader)
     _reload(models, _config(_entry("m", base, (1,))))
     _reload(models, _config(_entry("m", base, (1, 2))))
@@ -252,7 +228,7 @@ def test_reload_does_not_wait_for_new_versions_of_models_already_listed(make_reg
 
 
 def test_reload_waits_for_new_models_and_reports_their_failures(make_registry, base, tmp_path):
-    models = make_registry(_Loader(fail={5}))
+    models = make_registry(FakeLoader(fail={5}))
     _reload(models, _config(_entry("m", base, (1,))))
     (tmp_path / "n" / "1").mkdir(parents=True)
     _reload(models, _config(_entry("m", base, (1,)), _entry("n", str(tmp_path / "n"))))
@@ -265,14 +241,14 @@ def test_reload_waits_for_new_models_and_reports_their_failures(make_registry, b
 
 def test_a_failed_startup_load_names_servables(make_registry, tmp_path):
     (tmp_path / "broken" / "5").mkdir(parents=True)
-    models = make_registry(_Loader(fail={5}))
+    models = make_registry(FakeLoader(fail={5}))
     assert _refused(models, _config(_entry("broken", str(tmp_path / "broken")))) == (
         errors.UNKNOWN, "1 servable(s) did not become available: {{{name: broken version: 5} due to error: "
                         "DATA_LOSS: broken version 5}, }")
 
 
 def test_logging_config_is_refused_after_the_models_are_added(make_registry, base, tmp_path):
-    loader = _Loader()
+    loader = FakeLoader()
     models = make_registry(loader)
     logging_config = 'logging_config { sampling_config { sampling_rate: 1.0 } }'
     assert _refused(models, _config(_entry("m", base, (1,), extra=logging_config))) == (

@@ -4,32 +4,10 @@ import threading
 import pytest
 from tensorflow_serving.config import model_server_config_pb2
 
+from fake_loading import FakeLoader
 from iriscourse.model_server import errors, registry
 
 LOADING, AVAILABLE, UNLOADING, END = registry.LOADING, registry.AVAILABLE, registry.UNLOADING, registry.END
-
-
-class _Servable(object):
-    def __init__(self, version):
-        self.version = version
-
-    def close(self):
-        pass
-
-
-class _HeldLoader(object):
-    """Loads instantly, except the versions in ``hold`` (until released) and ``fail`` (with an error)."""
-
-    def __init__(self, hold=(), fail=()):
-        self.hold, self.fail = set(hold), set(fail)
-        self.release = threading.Event()
-
-    def __call__(self, name, version, path):
-        if version in self.hold:
-            self.release.wait(30)
-        if version in self.fail:
-            raise errors.ServingError(errors.DATA_LOSS, "broken version %d" % version)
-        return _Servable(version)
 
 
 def _server_config(base, labels=None):
@@ -78,7 +56,7 @@ def _wait_for(predicate):
 def loading(tmp_path):
     """Version 1 AVAILABLE, version 2 held in LOADING; label 'canary' points at 2."""
     (tmp_path / "1").mkdir()
-    loader = _HeldLoader(hold={2})
+    loader = FakeLoader(hold={2})
     models = _registry(tmp_path, loader)
     models.poll()
     (tmp_path / "2").mkdir()
@@ -107,7 +85,7 @@ def test_a_loading_version_serves_once_it_is_available(loading):
 
 def test_a_model_whose_only_version_is_loading_answers_not_found(tmp_path):
     (tmp_path / "1").mkdir()
-    loader = _HeldLoader(hold={1})
+    loader = FakeLoader(hold={1})
     models = _registry(tmp_path, loader)
     poll = threading.Thread(target=models.poll)
     poll.start()
@@ -122,7 +100,7 @@ def test_a_model_whose_only_version_is_loading_answers_not_found(tmp_path):
 def test_a_failed_version_is_never_served(tmp_path):
     for version in ("1", "2"):
         (tmp_path / version).mkdir()
-    models = _registry(tmp_path, _HeldLoader(fail={2}))
+    models = _registry(tmp_path, FakeLoader(fail={2}))
     models.poll()
     assert _state(models, 2) == END and _state(models, 1) == AVAILABLE
     assert _served(models) == 1
@@ -131,7 +109,7 @@ def test_a_failed_version_is_never_served(tmp_path):
 
 def test_an_unloading_version_is_never_served(tmp_path):
     (tmp_path / "1").mkdir()
-    models = _registry(tmp_path, _HeldLoader())
+    models = _registry(tmp_path, FakeLoader())
     models.poll()
     with models.acquire("m", 1):
         (tmp_path / "1").rename(tmp_path / "gone")
