@@ -23,20 +23,19 @@ def test_the_graph_def_command_names_its_inputs_and_outputs():
 
 @pytest.fixture(scope="module")
 def converted(module_build_dir):
-    """The raw and clean exports and the frozen graph, converted once."""
-    return {
-        "raw": onnx_export.convert(onnx_export.saved_model_command(
-            export.ensure_export("raw"), onnx_export.path("raw"))),
-        "clean": onnx_export.convert(onnx_export.saved_model_command(
-            lowlevel.ensure_savedmodel(), onnx_export.path("clean"))),
-        "frozen": onnx_export.convert(onnx_export.graph_def_command(
-            frozen.ensure_frozen(), [lowlevel.INPUT], [lowlevel.PROBABILITIES], onnx_export.path("frozen"))),
-    }
+    """The raw and clean exports and the frozen graph, converted once (at the same time)."""
+    paths = onnx_export.convert_all([
+        onnx_export.saved_model_command(export.ensure_export("raw"), onnx_export.path("raw")),
+        onnx_export.saved_model_command(lowlevel.ensure_savedmodel(), onnx_export.path("clean")),
+        onnx_export.graph_def_command(
+            frozen.ensure_frozen(), [lowlevel.INPUT], [lowlevel.PROBABILITIES], onnx_export.path("frozen"))])
+    return dict(zip(["raw", "clean", "frozen"], paths))
 
 
 def test_conversions_land_under_build_with_no_temporary_file_left(converted, module_build_dir):
     names = sorted(os.listdir(str(module_build_dir / "onnx")))
     assert names == ["clean.onnx", "frozen.onnx", "raw.onnx"]
+    assert converted["raw"] == onnx_export.path("raw")
     assert all(onnx_export.unsupported_ops(path) == [] for path in converted.values())
 
 

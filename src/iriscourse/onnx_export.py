@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -46,24 +47,22 @@ def unsupported_ops(model_path):
     return sorted({node.op_type for node in model.graph.node if not onnx.defs.has(node.op_type, node.domain)})
 
 
-def convert(command):
-    """Run a tf2onnx ``command``, writing to a temporary file, then renaming it to the command's ``--output``.
-
-    Raises UnsupportedOpsError (naming the ops) when tf2onnx reports ops it could not convert or the
-    model holds ops ONNX does not define, and CalledProcessError (with tf2onnx's log) when it fails.
-    Returns the model's path.
-    """
+def _start(command):
     at = command.index("--output") + 1
-    final = command[at]
-    temp = final + ".tmp"
-    result = subprocess.run(command[:at] + [temp] + command[at + 1:], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+    final, temp = str(command[at]), str(command[at]) + ".tmp"
+    process = subprocess.Popen(command[:at] + [temp] + command[at + 1:], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, universal_newlines=True)
+    return command, process, temp, final
+
+
+def _finish(command, process, temp, final):
+    log = process.communicate()[0]
     try:
-        if result.returncode != 0:
-            raise subprocess.CalledProcessError(result.returncode, command, output=result.stdout)
-        reported = _UNSUPPORTED.search(result.stdout)
-        ops = sorted(ast.literal_eval(reported.group(1))) if reported else []
-        ops = sorted(set(ops) | set(unsupported_ops(temp)))
+        if process.returncode != 0:
+            raise subprocess.CalledProcessError(process.returncode, command, output=log)
+        reported = _UNSUPPORTED.search(log)
+        ops = set(ast.literal_eval(reported.group(1))) if reported else set()
+        ops = sorted(ops | set(unsupported_ops(temp)))
         if ops:
             raise UnsupportedOpsError(
                 "tf2onnx could not convert {}; ONNX has no such op. Convert the inference graph behind "
@@ -72,7 +71,31 @@ def convert(command):
     finally:
         if os.path.exists(temp):
             os.remove(temp)
-    return final
+    return Path(final)
+
+
+def convert(command):
+    """Run a tf2onnx ``command``, writing to a temporary file, then renaming it to the command's ``--output``.
+
+    Raises UnsupportedOpsError (naming the ops) when tf2onnx reports ops it could not convert or the
+    model holds ops ONNX does not define, and CalledProcessError (with tf2onnx's log) when it fails.
+    Returns the model's path.
+    """
+    return _finish(*_start(command))
+
+
+def convert_all(commands):
+    """``convert`` several commands at once (each tf2onnx start-up takes seconds); their paths, in order."""
+    started = [_start(command) for command in commands]
+    try:
+        return [_finish(*one) for one in started]
+    finally:
+        for _, process, temp, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if os.path.exists(temp):
+                os.remove(temp)
 
 
 def session(model_path):
