@@ -205,6 +205,38 @@ def _allowed_sizes_as_given(max_batch_size, timeout_ms, allowed):
         max_batch_size, int(timeout_ms * 1000), "".join("allowed_batch_sizes: %d\n" % size for size in allowed))
 
 
+def _class_ids_only(expected, actual, tolerance):
+    return bool((np.argmax(expected, axis=1) == np.argmax(actual, axis=1)).all())
+
+
+def _max_diff_only(expected, actual, tolerance):
+    return bool(np.abs(np.asarray(expected) - np.asarray(actual)).max() <= tolerance)
+
+
+def _onnx_logits(model_path, rows):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(model_path)).run(["logits"], {"features": rows})[0]
+
+
+def _onnx_class_ids(model_path, rows):
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(model_path)).run(["class_ids"], {"features": rows})[0]
+
+
+def _every_op(model_path):
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(model_path)).graph.node}
+
+
+def _only_parse_example(model_path):
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(model_path)).graph.node} & {"ParseExample"}
+
+
 WRONG_ANSWERS = [
     ("00.1", _shuffled_labels, "unshuffled"),
     ("00.1", _whole_test_set, "return only the labels of one batch"),
@@ -251,6 +283,13 @@ WRONG_ANSWERS = [
     ("11.2", lambda base_path, stable, canary: "model_config_list { config {", "is not a ModelServerConfig"),
     ("11.3", _timeout_in_ms, "batch_timeout_micros"),
     ("11.3", _allowed_sizes_as_given, "Last entry in allowed_batch_sizes must match max_batch_size"),
+    ("12.1", _class_ids_only, "probabilities differ by more than the tolerance"),
+    ("12.1", _max_diff_only, "a class id differs"),
+    ("12.1", lambda expected, actual, tolerance: np.isclose(expected, actual, atol=tolerance), "return True or False"),
+    ("12.2", _onnx_logits, "these are not probabilities (logits?)"),
+    ("12.2", _onnx_class_ids, "expected probabilities of shape (30, 3), got shape (30, 1)"),
+    ("12.3", _every_op, "for the clean model converted by tf2onnx it returned"),
+    ("12.3", _only_parse_example, "expected ['DecodeCSV', 'StringToHashBucketFast']"),
 ]
 
 

@@ -17,7 +17,7 @@ from .. import paths
 Exercise = collections.namedtuple("Exercise", ["id", "title", "level", "minutes", "hint", "check"])
 Verdict = collections.namedtuple("Verdict", ["id", "status", "message"])
 SOLVED, WRONG, NOT_ATTEMPTED = "solved", "wrong", "not attempted"
-NOTEBOOK_MODULES = ["nb{:02d}".format(n) for n in range(12)]
+NOTEBOOK_MODULES = ["nb{:02d}".format(n) for n in range(13)]
 _REGISTRY = {}
 
 

@@ -1,6 +1,7 @@
 """Reference solutions, one function per exercise (``ex_02_1`` answers exercise 02.1); ``make test`` checks each."""
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
@@ -249,3 +250,22 @@ def ex_11_3(max_batch_size, timeout_ms, allowed):
     sizes = list(allowed) if allowed and allowed[-1] == max_batch_size else list(allowed) + [max_batch_size]
     return "max_batch_size {{ value: {} }}\nbatch_timeout_micros {{ value: {} }}\n{}".format(
         max_batch_size, int(timeout_ms * 1000), "".join("allowed_batch_sizes: {}\n".format(s) for s in sizes))
+
+
+def ex_12_1(expected, actual, tolerance):
+    same_classes = (np.argmax(expected, axis=1) == np.argmax(actual, axis=1)).all()
+    return bool(same_classes and np.abs(np.asarray(expected) - np.asarray(actual)).max() <= tolerance)
+
+
+def ex_12_2(model_path, rows):
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(model_path))
+    return session.run(["probabilities"], {"features": np.asarray(rows, dtype=np.float32)})[0]
+
+
+def ex_12_3(model_path):
+    import onnx
+
+    return {node.op_type for node in onnx.load(str(model_path)).graph.node
+            if not onnx.defs.has(node.op_type, node.domain)}
