@@ -35,6 +35,7 @@ SOLUTIONS_FILE = Path("src", "iriscourse", "exercises", "solutions.py")
 LINK_ATTRIBUTE = re.compile(r'(\s(?:href|src)=)"([^"]*)"')
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 EXERCISE_HEADING = re.compile(r"^###\s+(\d\d\.\d+)\s+·\s+(.*)$", re.MULTILINE)
+MARKDOWN_LINK = re.compile(r"(\]\(\s*<?|^\s{0,3}\[[^\]]+\]:\s*<?)([^\s)>]+)", re.MULTILINE)
 SOLUTION_DEF = re.compile(r"^def (ex_\d\d_\d+)\(.*\):\s*$")
 
 Notebook = namedtuple("Notebook", "source filename title learn exercises node")
@@ -53,9 +54,9 @@ def page_filename(source):
     return source[:-len(".md")].replace("/", "-") + ".html"
 
 
-def markdown_text(nb):
-    """The notebook's Markdown cells, joined in order."""
-    return "\n\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+def markdown_cells(nb):
+    """The sources of the notebook's Markdown cells, in order."""
+    return [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
 
 
 def title(markdown, where):
@@ -67,23 +68,37 @@ def title(markdown, where):
     raise SiteError("{} has no title: start it with a level-1 heading ('# 01 · ...')".format(where))
 
 
-def section(markdown, heading, where):
-    """The Markdown under the heading ``heading`` (any level), up to the next heading of any level."""
-    lines = markdown.splitlines()
-    for start, line in enumerate(lines):
-        match = HEADING.match(line)
-        if match and match.group(2).lower() == heading.lower():
-            body = []
-            for line in lines[start + 1:]:
-                if HEADING.match(line):
-                    break
-                body.append(line)
-            text = "\n".join(body).strip()
-            if text:
-                return text
-            break
+def section(texts, heading, where):
+    """The Markdown under the heading ``heading`` (any level) in one of ``texts`` (cells), up to the next heading."""
+    for text in texts:
+        lines = text.splitlines()
+        for start, line in enumerate(lines):
+            match = HEADING.match(line)
+            if match and match.group(2).lower() == heading.lower():
+                body = []
+                for line in lines[start + 1:]:
+                    if HEADING.match(line):
+                        break
+                    body.append(line)
+                if "\n".join(body).strip():
+                    return "\n".join(body).strip()
     raise SiteError("{} has no (or an empty) '{}' section: add a heading '## {}' with its text".format(
         where, heading, heading))
+
+
+def relocate_links(markdown, source):
+    """``markdown`` of the repository file ``source`` with its relative link targets made repository-absolute.
+
+    For Markdown moved to another page (a notebook's "What you will learn" on the index): ``[x](01_a.ipynb)``
+    of ``notebooks/00_b.ipynb`` becomes ``[x](/notebooks/01_a.ipynb)``. Inline links, images and link
+    reference definitions are covered; targets holding parentheses or spaces are not.
+    """
+    def relocate(match):
+        target = match.group(2)
+        if urlsplit(target).scheme or target.startswith(("#", "/")):
+            return match.group(0)
+        return match.group(1) + "/" + posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+    return MARKDOWN_LINK.sub(relocate, markdown)
 
 
 def exercises(markdown):
@@ -95,9 +110,10 @@ def read_notebook(path, repo_root):
     """A course notebook with what the site needs of it: source path, page name, title, what you will learn."""
     source = Path(path).resolve().relative_to(Path(repo_root).resolve()).as_posix()
     node = nbformat.read(str(path), as_version=4)
-    markdown = markdown_text(node)
-    return Notebook(source, page_filename(source), title(markdown, source),
-                    section(markdown, "What you will learn", source), exercises(markdown), node)
+    cells = markdown_cells(node)
+    learn = relocate_links(section(cells, "What you will learn", source), source)
+    return Notebook(source, page_filename(source), title("\n".join(cells), source), learn,
+                    exercises("\n".join(cells)), node)
 
 
 def plain(text):
@@ -252,7 +268,7 @@ def index_markdown(readme, notebooks):
              "The course's notebooks with their outputs, in course order. Each ends with exercises; their "
              "reference solutions are not on this site (run the notebooks to try them, see the "
              "[README](README.md) and the [teacher's guide](docs/workshop.md)).", "",
-             "## Course map", "", section(readme, "Course map", "README.md"), "",
+             "## Course map", "", section([readme], "Course map", "README.md"), "",
              "## What you will learn, notebook by notebook", ""]
     for nb in notebooks:
         lines += ["### [{}]({})".format(nb.title, nb.source), "", nb.learn, ""]
@@ -316,10 +332,11 @@ def write_atomically(out_dir, pages, copies):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Render the course notebooks into a static website.")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: build/site)")
+    parser.add_argument("--repo-root", type=Path, default=paths.REPO_ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out_dir = args.out or paths.build_dir() / "site"
     try:
-        pages = build(out_dir)
+        pages = build(out_dir, args.repo_root)
     except SiteError as error:
         print("error: " + str(error), file=sys.stderr)
         return 1
