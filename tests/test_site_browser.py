@@ -2,7 +2,8 @@
 the site built from the committed notebooks, served over HTTP on 127.0.0.1.
 
 Chromium is installed with apt-get when it is missing; the test is skipped, with the reason, only where that
-cannot be done. Screenshots of the index and of notebook 00 (top, first plot, exercises) are saved in build/site-screenshots/.
+cannot be done. Screenshots of the index and of notebook 00 (top, first plot, exercises) are saved in
+build/site-screenshots/.
 """
 import functools
 import os
@@ -16,7 +17,6 @@ import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urldefrag, urlsplit
 
-import nbformat
 import pytest
 
 from iriscourse import paths, site
@@ -215,3 +215,34 @@ def test_screenshots_of_the_index_and_a_notebook_are_saved(crawled):
     shots = sorted(p.name for p in SCREENSHOT_DIR.glob("*.png"))
     assert shots == ["index.png", "notebook-00-exercises.png", "notebook-00-plot.png", "notebook-00-top.png"]
     assert all((SCREENSHOT_DIR / name).stat().st_size > 10000 for name in shots)
+
+
+def _no_chromium(monkeypatch, apt_get="/usr/bin/apt-get", uid=0):
+    monkeypatch.setattr(shutil, "which", lambda name: apt_get if name == "apt-get" else None)
+    monkeypatch.setattr(os, "geteuid", lambda: uid)
+
+
+def test_without_apt_get_the_reason_says_to_install_chromium(monkeypatch):
+    _no_chromium(monkeypatch, apt_get=None)
+    assert chromium() == (None, "Chromium is not installed and there is no apt-get here to install it: "
+                                "install Chromium")
+
+
+def test_without_root_the_reason_gives_the_install_command(monkeypatch):
+    _no_chromium(monkeypatch, uid=1000)
+    assert chromium() == (None, "Chromium is not installed and installing it needs root: run "
+                                "`sudo apt-get install chromium`")
+
+
+def test_a_failed_install_is_retried_after_apt_get_update_then_reported(monkeypatch):
+    _no_chromium(monkeypatch)
+    calls = []
+
+    def failing_apt_get(*args):
+        calls.append(args)
+        return subprocess.CompletedProcess(
+            args, 100, stdout="Reading package lists...\nE: Unable to locate package chromium\n")
+
+    monkeypatch.setattr(sys.modules[__name__], "_apt_get", failing_apt_get)
+    assert chromium() == (None, "`apt-get install chromium` failed: E: Unable to locate package chromium")
+    assert [call[0] for call in calls] == ["install", "update", "install"]

@@ -46,7 +46,7 @@ class SiteError(Exception):
 
 
 def page_filename(source):
-    """The site file of a rendered repository file: ``notebooks/01_x.ipynb`` -> ``01_x.html``, ``docs/a.md`` -> ``docs-a.html``."""
+    """Site file of a rendered file: ``notebooks/01_x.ipynb`` -> ``01_x.html``, ``a/b.md`` -> ``a-b.html``."""
     if source.startswith("notebooks/") and source.endswith(".ipynb"):
         return posixpath.basename(source)[:-len(".ipynb")] + ".html"
     if source == "README.md":
