@@ -8,13 +8,14 @@ RUN_ARGS := $(if $(NB),--only $(NB)) $(PARAMS)
 # make colab COLAB_PORT=8890     serve Colab on another port
 COLAB_PORT ?= 8888
 
-.PHONY: help setup course notebooks colab test bench progress wheelhouse mutation planted-bugs lock clean
+.PHONY: help setup course notebooks colab site test bench progress wheelhouse mutation planted-bugs lock clean
 
 help:
 	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
 	@echo "make course     run every notebook headlessly into build/executed/ (NB=01 for one)"
 	@echo "make notebooks  run them and write the fresh outputs back into notebooks/"
 	@echo "make colab      serve .venv to Colab as a local runtime: prints the URL to paste (COLAB_PORT=8888)"
+	@echo "make site       the course as a static website in build/site/ (open build/site/index.html)"
 	@echo "make test       unit tests, notebook lint, and nbval against the committed outputs"
 	@echo "make bench      latency and throughput: in-process vs gRPC vs REST, plus a load test"
 	@echo "make progress   which exercises are solved, from the checks run in this copy"
@@ -35,6 +36,9 @@ notebooks: setup
 
 colab: setup
 	@$(PY) -m iriscourse.colab --port $(COLAB_PORT)
+
+site: setup
+	$(PY) -m iriscourse.site
 
 test: setup
 	$(PY) -m pytest
