@@ -11,7 +11,8 @@ COLAB_PORT ?= 8888
 .PHONY: help setup course notebooks colab site test bench progress wheelhouse mutation planted-bugs lock clean
 
 help:
-	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113'"
+	@echo "make setup      create .venv (Python 3.7 + TF 1.13.2) and the Jupyter kernel 'iris-tf113',"
+	@echo "                and .venv-tf2 (Python 3.11 + TF 2.21, for notebook 12)"
 	@echo "make course     run every notebook headlessly into build/executed/ (NB=01 for one)"
 	@echo "make notebooks  run them and write the fresh outputs back into notebooks/"
 	@echo "make colab      serve .venv to Colab as a local runtime: prints the URL to paste (COLAB_PORT=8888)"
@@ -22,7 +23,7 @@ help:
 	@echo "make wheelhouse wheels of every dependency in wheelhouse/, for offline rooms (setup then uses it)"
 	@echo "make mutation   mutation testing of the model server (mutmut; minutes, not part of make test)"
 	@echo "make planted-bugs  plant each catalogued realistic bug and show which test catches it"
-	@echo "make lock       re-resolve requirements.txt into requirements.lock"
+	@echo "make lock       re-resolve requirements.txt into requirements.lock (and -tf2.txt into -tf2.lock)"
 	@echo "make clean      remove build/ (all generated artifacts)"
 
 setup:
