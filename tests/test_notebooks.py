@@ -146,7 +146,7 @@ def test_the_workshop_guide_names_only_real_exercises_and_counts_them_all():
 
     guide = (paths.REPO_ROOT / "docs" / "workshop.md").read_text()
     ids = {ex.id for ex in exercises.all_exercises()}
-    named = set(re.findall(r"\b(\d\d\.\d)\b", guide))
+    named = set(re.findall(r"(?<![\d.])(\d\d\.\d)(?![\d.]\d)", guide))  # not 3.11.9
     assert named and named <= ids, named - ids
     assert "({} in all)".format(len(ids)) in guide
 

@@ -121,3 +121,11 @@ def test_an_unknown_api_is_refused_before_running():
 def test_byte_strings_ending_in_nul_are_refused(tmp_path):
     with pytest.raises(ValueError, match="ends in NUL"):
         tf2env.predict_savedmodel(tmp_path, {"inputs": [b"ok", b"bad\0"]})
+
+
+def test_api_presence_reports_what_tf2_removed_and_what_it_kept():
+    presence = tf2env.run(tf2env.script("api_presence.py"))
+    assert presence["tensorflow"].startswith("2.")
+    found = presence["present"]
+    assert found["tf.estimator"] is False and found["tf.contrib"] is False
+    assert found["tf.saved_model.load"] is True and found["tf.compat.v1.saved_model.loader.load"] is True
