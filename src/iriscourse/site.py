@@ -340,7 +340,7 @@ def main(argv=None):
     except SiteError as error:
         print("error: " + str(error), file=sys.stderr)
         return 1
-    print("wrote {} pages to {}; open {}".format(len(pages), paths.shown(out_dir), paths.shown(out_dir / "index.html")))
+    print("wrote {} pages to {}; open {}".format(len(pages), out_dir, out_dir / "index.html"))
     return 0
 
 
