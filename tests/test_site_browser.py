@@ -5,6 +5,7 @@ Chromium is installed with apt-get when it is missing; the test is skipped, with
 cannot be done. Screenshots of the index and of notebook 00 (top, first plot, exercises) are saved in
 build/site-screenshots/.
 """
+import asyncio
 import functools
 import os
 import re
@@ -92,6 +93,9 @@ def browser():
     path, why_not = chromium()
     if not path:
         pytest.skip(why_not)
+    # Playwright asks asyncio for the current loop (on import, too); an earlier test in the same run
+    # (tornado's websocket client in test_colab.py) may have closed it and left none.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -129,3 +129,23 @@ def test_api_presence_reports_what_tf2_removed_and_what_it_kept():
     found = presence["present"]
     assert found["tf.estimator"] is False and found["tf.contrib"] is False
     assert found["tf.saved_model.load"] is True and found["tf.compat.v1.saved_model.loader.load"] is True
+
+
+def test_a_savedmodel_with_a_second_metagraph_loads_by_its_serve_tag(module_build_dir):
+    """Notebook 06 adds a MetaGraph tagged iris_lowlevel; tf.saved_model.load needs tags= to pick one."""
+    sess, net = lowlevel.restore_inference(lowlevel.ensure_checkpoint())
+    folder = module_build_dir / "two_metagraphs"
+    info = tf.saved_model.utils.build_tensor_info
+    signature = tf.saved_model.signature_def_utils.build_signature_def(
+        {"features": info(net.input_features)}, {"probabilities": info(net.probabilities)},
+        tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+    with sess, sess.graph.as_default():
+        builder = tf.saved_model.builder.SavedModelBuilder(str(folder))
+        builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": signature})
+        builder.add_meta_graph(["iris_lowlevel"], signature_def_map={"predict_iris": signature})
+        builder.save()
+    rows = lowlevel.test_set()[0]
+    expected = _tf113_outputs(folder, {"features": rows})["probabilities"]
+    for api in tf2env.APIS:
+        got = tf2env.predict_savedmodel(folder, {"features": rows}, api=api)["outputs"]["probabilities"]
+        assert np.max(np.abs(got - expected)) <= 1e-6, api

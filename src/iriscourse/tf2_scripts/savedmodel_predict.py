@@ -21,7 +21,7 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 
 def load(export_dir):
     """TF 2: the signature is a function of named tensors that returns a dict of tensors."""
-    serving_default = tf.saved_model.load(export_dir).signatures["serving_default"]
+    serving_default = tf.saved_model.load(export_dir, tags=["serve"]).signatures["serving_default"]
     return lambda feed: {name: t.numpy() for name, t in serving_default(**feed).items()}
 
 
