@@ -1,6 +1,8 @@
 """nbval accepts the float round-off that differs between CPUs, and still catches every real change."""
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -44,8 +46,10 @@ def _notebook(path, stored, printed):
 
 
 def _nbval(path, *plugin):
+    tests = str(Path(__file__).resolve().parent)  # where the plugin module lives
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [tests, os.environ.get("PYTHONPATH")] if p))
     return subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider", *plugin,
-                           "--nbval", "--nbval-current-env", str(path)], cwd=str(path.parent),
+                           "--nbval", "--nbval-current-env", str(path)], cwd=str(path.parent), env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=120)
 
 
