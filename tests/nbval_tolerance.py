@@ -1,7 +1,7 @@
 """Let nbval accept float round-off that differs between CPUs, and nothing else.
 
-TensorFlow 1.13's Eigen kernels choose their blocking from the CPU's cache sizes, so the same training
-run gives losses and weights that differ in the last float32 digits on another CPU model (seen between
+TensorFlow 1.13's Eigen kernels most likely choose their blocking from the CPU's cache sizes: the same
+training run gives losses and weights that differ in the last float32 digits on another CPU model (seen between
 the machine that wrote the committed outputs and an AMD EPYC: ``0.097858116`` against ``0.09785813``).
 An output that differs from the stored one passes only when, number by number, it is within round-off:
 the same text around the numbers (whitespace aside, since numpy realigns columns), integers identical,
