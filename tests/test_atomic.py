@@ -1,4 +1,4 @@
-"""atomic.version_dir: a version folder appears only when complete, and a failed write leaves nothing."""
+"""atomic: a version folder, or a file, appears only when complete, and a failed write leaves nothing."""
 import pytest
 
 from iriscourse import atomic, export
@@ -29,3 +29,10 @@ def test_an_existing_version_is_never_overwritten(tmp_path):
         with atomic.version_dir(tmp_path, 19):
             pass
     assert [p.name for p in tmp_path.iterdir()] == ["19"]
+
+
+def test_write_bytes_replaces_the_file_whole_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "model.tflite"
+    atomic.write_bytes(target, b"first")
+    assert atomic.write_bytes(target, b"second") == target and target.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]

@@ -20,10 +20,13 @@ def _bare_path(tmp_path):
     return str(bin_dir)
 
 
+def _find(script, env):
+    """Run one of the Python finders (scripts/find_python37.sh, find_python_tf2.sh) in ``env``."""
+    return subprocess.run(["bash", str(ROOT / "scripts" / script)], env=env, capture_output=True, text=True)
+
+
 def test_missing_python37_says_how_to_get_one(tmp_path):
-    env = {"PATH": _bare_path(tmp_path), "HOME": str(tmp_path)}
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "find_python37.sh")],
-                            env=env, capture_output=True, text=True)
+    result = _find("find_python37.sh", {"PATH": _bare_path(tmp_path), "HOME": str(tmp_path)})
     assert result.returncode == 1
     assert result.stdout == ""
     assert "no Python 3.7 found" in result.stderr
@@ -32,9 +35,7 @@ def test_missing_python37_says_how_to_get_one(tmp_path):
 
 
 def test_python37_variable_must_point_at_python_37(tmp_path):
-    env = {"PATH": _bare_path(tmp_path), "PYTHON37": "/bin/false"}
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "find_python37.sh")],
-                            env=env, capture_output=True, text=True)
+    result = _find("find_python37.sh", {"PATH": _bare_path(tmp_path), "PYTHON37": "/bin/false"})
     assert result.returncode == 1 and "is not a working Python 3.7" in result.stderr
 
 
@@ -46,9 +47,7 @@ def test_python37_variable_is_taken_first():
 
 
 def test_missing_python_for_tf2_says_how_to_get_one(tmp_path):
-    env = {"PATH": _bare_path(tmp_path), "HOME": str(tmp_path)}
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "find_python_tf2.sh")],
-                            env=env, capture_output=True, text=True)
+    result = _find("find_python_tf2.sh", {"PATH": _bare_path(tmp_path), "HOME": str(tmp_path)})
     assert result.returncode == 1
     assert result.stdout == ""
     assert "no Python 3.11 (or 3.12) found for the TensorFlow 2 environment" in result.stderr

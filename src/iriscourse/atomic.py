@@ -1,4 +1,4 @@
-"""Write a model version atomically: into a temporary folder beside the versions, then rename it."""
+"""Write model files atomically: a version into a temporary folder beside the versions, a file beside itself; then rename."""
 import contextlib
 import os
 import shutil
@@ -26,3 +26,12 @@ def version_dir(base, version):
     except BaseException:
         shutil.rmtree(str(temp), ignore_errors=True)
         raise
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` through ``path.tmp`` and a rename, so readers never see half a file; return ``path``."""
+    path = Path(path)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_bytes(data)
+    os.replace(str(temp), str(path))
+    return path

@@ -1,12 +1,10 @@
 """Frozen GraphDefs of the low-level network: freeze a checkpoint, read, write, run."""
 import collections
-import os
-from pathlib import Path
 
 import tensorflow as tf
 from tensorflow.python.tools import optimize_for_inference_lib
 
-from . import lowlevel, paths
+from . import atomic, lowlevel, paths
 
 # Op names (no ":0") of every output a frozen graph keeps.
 OUTPUT_NODES = [name.split(":")[0] for name in (
@@ -32,10 +30,7 @@ def read_graph_def(path):
 
 def write_graph_def(graph_def, path):
     """Write a GraphDef as a binary ``.pb`` file atomically (a temporary file, then a rename); return its path."""
-    temp = Path(str(path) + ".tmp")
-    with tf.gfile.GFile(str(temp), "wb") as f:
-        f.write(graph_def.SerializeToString())
-    os.rename(str(temp), str(path))
+    atomic.write_bytes(path, graph_def.SerializeToString())
     return path
 
 

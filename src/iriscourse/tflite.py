@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from . import paths
+from . import atomic, paths
 
 # The 1.13 converter's post_training_quantize leaves weights smaller than this (in elements) as float32.
 QUANTIZE_MIN_ELEMENTS = 1024
@@ -38,11 +38,7 @@ def path(name):
 
 def write(model_bytes, name):
     """Write a converted model's bytes to ``path(name)`` atomically (a temporary file, then a rename)."""
-    final = path(name)
-    temp = final.with_name(final.name + ".tmp")
-    temp.write_bytes(model_bytes)
-    os.replace(str(temp), str(final))
-    return final
+    return atomic.write_bytes(path(name), model_bytes)
 
 
 def _output_index(interpreter, output):
