@@ -5,13 +5,12 @@ A runtime is a name, the files it loads, and a ``load()`` returning a predictor 
 (another environment's numbers, as dicts with the same keys) join the same table.
 """
 import collections
-import statistics
-import time
 
+import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from . import data, formats, frozen, lowlevel
+from . import bench, data, formats, frozen, lowlevel
 
 Runtime = collections.namedtuple("Runtime", ["name", "files", "load"])
 # Units are part of the names, so a dict from elsewhere says what it measured.
@@ -47,12 +46,7 @@ def graph_def_predictor(graph_def_path, input_name=lowlevel.INPUT, output=lowlev
 
 
 def _median_ms(call, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return 1000 * float(np.median(bench.time_calls(call, repeats, warmup=0)))
 
 
 def measure(runtime, rows, repeats=200, loads=3):
